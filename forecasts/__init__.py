@@ -1,0 +1,1 @@
+"""The domain: questions, forecasts, resolutions and scores. No web, scheduler or HTTP here."""

@@ -1,0 +1,164 @@
+"""SQLModel tables. Instants are aware UTC datetimes (SQLModel stores them as UTC)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime: SQLModel refuses naive instants."""
+    return datetime.now(UTC)
+
+
+class Token(SQLModel, table=True):
+    """An API token. Only the SHA-256 digest of the secret is stored."""
+
+    __tablename__ = "tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    scopes: str = Field(max_length=200)  # space-separated: forecast review admin
+    digest: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked: bool = Field(default=False)
+
+
+class Question(SQLModel, table=True):
+    __tablename__ = "questions"
+    id: int | None = Field(default=None, primary_key=True)
+    seed_key: str | None = Field(default=None, max_length=100, unique=True)
+    title: str = Field(max_length=300)
+    resolution_criteria: str
+    opened_on: date = Field(index=True)
+    resolve_by: date = Field(index=True)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # '|tag1|tag2|': lets a tag filter be one LIKE on SQLite and PostgreSQL alike.
+    tag_index: str = Field(default="", index=True)
+    news_query: str = Field(default="")
+    default_outcome: str = Field(default="no", max_length=3)
+    source_title: str | None = None
+    source_url: str | None = None
+    source_publisher: str | None = None
+    source_author: str | None = None
+    source_published_on: date | None = None
+    source_note: str | None = None
+    status: str = Field(default="open", max_length=10, index=True)
+    outcome: str | None = Field(default=None, max_length=3)
+    resolved_on: date | None = None
+    resolution_note: str | None = None
+    evidence_urls: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    resolved_by: str | None = None
+    created_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Forecast(SQLModel, table=True):
+    """One forecast. History is kept: a new forecast never replaces an old one."""
+
+    __tablename__ = "forecasts"
+    __table_args__ = (Index("ix_forecasts_question_forecaster", "question_id", "forecaster"),)
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="questions.id", ondelete="CASCADE")
+    forecaster: str = Field(max_length=200, index=True)
+    probability: float
+    estimate: str | None = Field(default=None, max_length=100)
+    made_on: date
+    rationale: str | None = None
+    created_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Source(SQLModel, table=True):
+    """A configured news source and its health."""
+
+    __tablename__ = "sources"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=20)
+    url: str
+    poll_every_minutes: int = Field(default=60)
+    enabled: bool = Field(default=True)
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    last_polled_at: datetime | None = None
+    last_status: str | None = Field(default=None, max_length=100)
+    last_error: str | None = None
+    items_seen: int = Field(default=0)
+    consecutive_failures: int = Field(default=0)
+    backoff_until: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class NewsItem(SQLModel, table=True):
+    """A normalised news item. `dedup_key` is stable across polls and across sources."""
+
+    __tablename__ = "news_items"
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=64, unique=True)
+    source_id: int | None = Field(default=None, foreign_key="sources.id", ondelete="SET NULL")
+    source_name: str = Field(default="", max_length=200)
+    title: str
+    summary: str = Field(default="")
+    link: str = Field(default="")
+    published_at: datetime = Field(index=True)
+    fetched_at: datetime = Field(default_factory=utcnow)
+    # False until a cycle has matched it against open questions; a cycle that dies leaves
+    # the flag unset so the next one picks the item up.
+    matched: bool = Field(default=False, index=True)
+
+
+class Suggestion(SQLModel, table=True):
+    """A proposed resolution for a person to accept or reject."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        # At most one pending suggestion per question and outcome, enforced by the database
+        # so that two cycles racing cannot both raise one.
+        Index(
+            "uq_suggestions_pending",
+            "question_id",
+            "outcome",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="questions.id", ondelete="CASCADE", index=True)
+    outcome: str = Field(max_length=8)
+    confidence: float
+    resolver: str = Field(max_length=50)
+    rationale: str
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    status: str = Field(default="pending", max_length=12, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    reviewed_at: datetime | None = None
+    reviewed_by: str | None = None
+    review_note: str | None = None
+
+
+class EvidenceLink(SQLModel, table=True):
+    """Which item already counted for which question and outcome.
+
+    The unique key makes a re-run cycle idempotent and keeps rejected evidence from
+    raising the same suggestion again.
+    """
+
+    __tablename__ = "evidence_links"
+    __table_args__ = (UniqueConstraint("question_id", "outcome", "item_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    suggestion_id: int = Field(foreign_key="suggestions.id", ondelete="CASCADE", index=True)
+    question_id: int = Field(foreign_key="questions.id", ondelete="CASCADE")
+    outcome: str = Field(max_length=8)
+    item_key: str = Field(max_length=64)
+    score: float = Field(default=0.0)
+    created_at: datetime = Field(default_factory=utcnow)

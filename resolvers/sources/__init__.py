@@ -1,0 +1,1 @@
+"""One adapter per source kind; each turns fetched bytes into normalised items."""

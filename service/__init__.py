@@ -1,0 +1,1 @@
+"""The ways in: HTTP API, dashboard, scheduler and command line."""

@@ -1,0 +1,18 @@
+"""The verbal-estimate table in use."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from forecasts.estimates import estimate_table
+from forecasts.schemas import EstimateOut
+
+router = APIRouter(tags=["estimates"])
+
+
+@router.get("/api/estimates", response_model=list[EstimateOut])
+def list_estimates() -> list[EstimateOut]:
+    return [
+        EstimateOut(phrase=e.phrase, probability=e.probability, source=e.source)
+        for e in estimate_table()
+    ]

@@ -1,0 +1,61 @@
+"""The FastAPI application: API, dashboard and (optionally) the scheduler in one process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import errors
+from service.api import estimates, health, questions, scores, sources, suggestions
+from service.auth import TokenBook
+from service.db import Database
+from service.limits import RequestGuard
+from service.settings import Settings, get_settings
+
+log = logging.getLogger("forecasts")
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the app. Migrations run at startup; the scheduler starts if settings say so."""
+    settings = settings or get_settings()
+    db = db or Database(settings.database_url, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db.migrate()
+        scheduler = None
+        if settings.scheduler == "on":
+            from service.scheduler import start_scheduler
+
+            scheduler = start_scheduler(db, settings)
+        app.state.scheduler = scheduler
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown()
+
+    app = FastAPI(
+        title="Forecasts",
+        version="0.1.0",
+        summary="Dated forecasts, news-watched resolutions, Brier scores and calibration.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.tokens = TokenBook(
+        db, settings.admin_token.get_secret_value() if settings.admin_token else None
+    )
+    app.state.scheduler = None
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    errors.install(app)
+    for module in (questions, estimates, sources, suggestions, scores, health):
+        app.include_router(module.router)
+    from service.dashboard import routes as dashboard
+
+    app.include_router(dashboard.router)
+    dashboard.mount_static(app)
+    return app

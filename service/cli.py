@@ -1,0 +1,170 @@
+"""The `forecasts` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from service.db import Database
+from service.settings import get_settings
+
+app = typer.Typer(
+    help="Store dated forecasts, watch the news for their outcome, and score forecasters.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+questions_app = typer.Typer(help="Questions.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(questions_app, name="questions")
+console = Console()
+err = Console(stderr=True)
+
+
+def open_database() -> Database:
+    """The configured database, migrated to the newest schema."""
+    settings = get_settings()
+    db = Database(settings.database_url, settings)
+    db.migrate()
+    return db
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Run the API, the dashboard and the scheduler in one process."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.auth import any_token_exists, create_token
+    from service.sourceconfig import sync_configured_sources
+
+    settings = get_settings()
+    db = open_database()
+    if settings.admin_token is None and not any_token_exists(db):
+        secret = create_token(db, "admin", ["admin"])
+        console.print(
+            "[bold]Created an admin token (shown once, store it now):[/bold]\n"
+            f"  {secret}\n"
+            "Use it as: Authorization: Bearer <token>"
+        )
+    added = sync_configured_sources(db, settings)
+    if added:
+        console.print(f"Added {added} source(s) from the configuration.")
+    console.print(f"Serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
+
+
+@app.command()
+def seed() -> None:
+    """Load the seed article's questions (idempotent; does not poll)."""
+    from service.seeding import load_seeds
+
+    created, existing = load_seeds(open_database())
+    console.print(f"Seed questions: {created} created, {existing} already present.")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="who or what the token is for")],
+    scope: Annotated[
+        list[str], typer.Option("--scope", "-s", help="forecast, review or admin (repeatable)")
+    ],
+) -> None:
+    """Create a token and print its secret once."""
+    from service.auth import create_token
+
+    scopes = [s.strip() for item in scope for s in item.replace(",", " ").split()]
+    try:
+        secret = create_token(open_database(), name, scopes)
+    except ValueError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    console.print(secret)
+
+
+@questions_app.command("list")
+def questions_list(
+    status: Annotated[str | None, typer.Option(help="open, resolved or annulled")] = None,
+    tag: Annotated[str | None, typer.Option()] = None,
+    forecaster: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """The questions as a table."""
+    from forecasts.questions import list_questions
+
+    db = open_database()
+    with db.read() as conn:
+        items, total = list_questions(
+            conn, status=status, tag=tag, forecaster=forecaster, limit=limit
+        )
+    table = Table(title=f"{len(items)} of {total} questions")
+    for column in ("id", "title", "resolve by", "status", "latest forecasts"):
+        table.add_column(column, overflow="fold")
+    for q in items:
+        latest: dict[str, float] = {}
+        for f in q.forecasts:
+            latest[f.forecaster] = f.probability
+        shown = ", ".join(f"{who}: {p:.2f}" for who, p in latest.items())
+        status_text = q.status if q.outcome is None else f"{q.status} ({q.outcome})"
+        table.add_row(str(q.id), q.title, q.resolve_by.isoformat(), status_text, shown)
+    console.print(table)
+
+
+@app.command("export")
+def export(
+    output: Annotated[Path, typer.Argument(help="file to write, or - for standard output")],
+    fmt: Annotated[str, typer.Option("--format", help="json (lossless) or csv")] = "json",
+) -> None:
+    """Export questions with forecasts and resolutions."""
+    from service.transfer import export_csv, export_json
+
+    db = open_database()
+    if fmt == "json":
+        text = json.dumps(export_json(db), indent=2, ensure_ascii=False)
+    elif fmt == "csv":
+        text = export_csv(db)
+    else:
+        err.print("error: --format must be json or csv")
+        raise typer.Exit(2)
+    if str(output) == "-":
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"Wrote {output}")
+
+
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(help="a JSON file made by `forecasts export`")],
+    new_ids: Annotated[bool, typer.Option(help="give imported questions fresh ids")] = False,
+) -> None:
+    """Import questions exported as JSON (all or nothing)."""
+    from service.transfer import import_json
+
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+        count = import_json(open_database(), document, new_ids=new_ids)
+    except (OSError, ValueError) as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"Imported {count} question(s).")
+
+
+def _register_optional_commands() -> None:
+    # Commands owned by other parts of the service register themselves here.
+    from service import cli_news, cli_scores
+
+    cli_news.register(app)
+    cli_scores.register(app)
+
+
+_register_optional_commands()

@@ -1,0 +1,1 @@
+"""Server-rendered pages: overview, questions, one question, the seed article, review queue."""

@@ -1,0 +1,92 @@
+"""The database: engine, SQLite pragmas, short transactions and migrations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from service.settings import Settings
+
+
+class Database:
+    """One engine per process, with a write path that keeps SQLite writers from colliding."""
+
+    def __init__(self, url: str, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine: Engine = self._create_engine()
+        # SQLite allows one writer at a time. Queuing writers of this process on a lock is
+        # fair and cheap; letting them race makes each loser sleep in busy_timeout, which
+        # is where a naive setup's ~0.8 s p99 at 16 writers comes from.
+        self._write_lock: Any = threading.Lock() if self.is_sqlite else None
+
+    def _create_engine(self) -> Engine:
+        if not self.is_sqlite:
+            return create_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        engine = create_engine(
+            self.url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=16,
+            max_overflow=16,
+        )
+        synchronous = self.settings.sqlite_synchronous
+        busy_ms = self.settings.sqlite_busy_timeout_ms
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Take transaction control from the driver so BEGIN IMMEDIATE can be used.
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # A writer takes the write lock up front, so it never has to upgrade a read
+            # lock (which SQLite answers with SQLITE_BUSY instead of waiting).
+            conn.exec_driver_sql(conn.info.pop("begin_sql", "BEGIN"))
+
+        return engine
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One transaction for one change: committed on success, rolled back on any error."""
+        with self._write_lock or nullcontext():
+            with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    conn.info["begin_sql"] = "BEGIN IMMEDIATE"
+                with conn.begin():
+                    yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only snapshot for one request."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        config = Config()
+        config.set_main_option(
+            "script_location", str(resources.files("service").joinpath("migrations"))
+        )
+        with self.engine.connect() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
