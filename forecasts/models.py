@@ -56,6 +56,18 @@ class Question(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class DataRevision(SQLModel, table=True):
+    """One row counting writes to questions and forecasts: what read caches key on.
+
+    A counter, not a timestamp: two writes within one clock tick, or a clock that steps
+    back, would leave a timestamp fingerprint unchanged.
+    """
+
+    __tablename__ = "data_revision"
+    id: int = Field(default=1, primary_key=True)
+    value: int = Field(default=0)
+
+
 class Forecast(SQLModel, table=True):
     """One forecast. History is kept: a new forecast never replaces an old one."""
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, exists, func, insert, select, update
 
 from forecasts.errors import InvalidInput, NotFound, QuestionClosed
 from forecasts.estimates import normalise_phrase, probability_of
-from forecasts.models import Forecast, Question, utcnow
+from forecasts.models import DataRevision, Forecast, Question, utcnow
 from forecasts.schemas import (
     ForecastIn,
     ForecastOut,
@@ -29,6 +29,7 @@ from forecasts.schemas import (
 
 questions = Question.__table__  # type: ignore[attr-defined]
 forecasts = Forecast.__table__  # type: ignore[attr-defined]
+revision = DataRevision.__table__  # type: ignore[attr-defined]
 
 MAX_PAGE = 1000
 
@@ -159,6 +160,7 @@ def create_question(
     if first_forecast is not None:
         first_forecast["question_id"] = question_id
         conn.execute(insert(forecasts).values(**first_forecast))
+    bump_revision(conn)
     return int(question_id)
 
 
@@ -186,6 +188,7 @@ def add_forecast(
     )
     forecast_id = conn.execute(insert(forecasts).values(**values).returning(forecasts.c.id))
     conn.execute(update(questions).where(questions.c.id == question_id).values(updated_at=utcnow()))
+    bump_revision(conn)
     return int(forecast_id.scalar_one())
 
 
@@ -220,6 +223,7 @@ def update_question(
     if "source" in given:
         values.update(_source_columns(patch.source))
     conn.execute(update(questions).where(questions.c.id == question_id).values(**values))
+    bump_revision(conn)
 
 
 def resolve_question(
@@ -258,6 +262,7 @@ def resolve_question(
     )
     if result.rowcount != 1:
         raise QuestionClosed(f"question {question_id} was resolved meanwhile")
+    bump_revision(conn)
 
 
 def _as_utc(instant: datetime) -> datetime:
@@ -265,6 +270,9 @@ def _as_utc(instant: datetime) -> datetime:
 
 
 def _question_out(row: Any, forecast_rows: Sequence[Any]) -> QuestionOut:
+    """Shape a stored row. The row was validated on the way in, so the models are built
+    without validating again (model_construct): listing pages spend most of their time here.
+    """
     has_source = any(
         getattr(row, name) is not None
         for name in (
@@ -276,16 +284,8 @@ def _question_out(row: Any, forecast_rows: Sequence[Any]) -> QuestionOut:
             "source_note",
         )
     )
-    return QuestionOut(
-        id=row.id,
-        title=row.title,
-        resolution_criteria=row.resolution_criteria,
-        opened_on=row.opened_on,
-        resolve_by=row.resolve_by,
-        tags=list(row.tags or []),
-        news_query=row.news_query,
-        default_outcome=row.default_outcome,
-        source=SourceDocumentOut(
+    source = (
+        SourceDocumentOut.model_construct(
             title=row.source_title,
             url=row.source_url,
             publisher=row.source_publisher,
@@ -294,7 +294,18 @@ def _question_out(row: Any, forecast_rows: Sequence[Any]) -> QuestionOut:
             note=row.source_note,
         )
         if has_source
-        else None,
+        else None
+    )
+    return QuestionOut.model_construct(
+        id=row.id,
+        title=row.title,
+        resolution_criteria=row.resolution_criteria,
+        opened_on=row.opened_on,
+        resolve_by=row.resolve_by,
+        tags=list(row.tags or []),
+        news_query=row.news_query,
+        default_outcome=row.default_outcome,
+        source=source,
         status=row.status,
         outcome=row.outcome,
         resolved_on=row.resolved_on,
@@ -302,7 +313,7 @@ def _question_out(row: Any, forecast_rows: Sequence[Any]) -> QuestionOut:
         evidence_urls=list(row.evidence_urls or []),
         resolved_by=row.resolved_by,
         forecasts=[
-            ForecastOut(
+            ForecastOut.model_construct(
                 id=f.id,
                 forecaster=f.forecaster,
                 probability=f.probability,
@@ -322,7 +333,15 @@ def _forecasts_by_question(conn: Connection, ids: Sequence[int]) -> dict[int, li
     if not ids:
         return grouped
     rows = conn.execute(
-        select(forecasts)
+        select(
+            forecasts.c.id,
+            forecasts.c.question_id,
+            forecasts.c.forecaster,
+            forecasts.c.probability,
+            forecasts.c.estimate,
+            forecasts.c.made_on,
+            forecasts.c.rationale,
+        )
         .where(forecasts.c.question_id.in_(ids))
         .order_by(forecasts.c.made_on, forecasts.c.id)
     )
@@ -382,6 +401,16 @@ def list_questions(
     ).all()
     grouped = _forecasts_by_question(conn, [r.id for r in rows])
     return [_question_out(r, grouped[r.id]) for r in rows], int(total)
+
+
+def data_version(conn: Connection) -> int:
+    """A counter that every write to questions or forecasts moves (see bump_revision)."""
+    return int(conn.execute(select(revision.c.value).where(revision.c.id == 1)).scalar_one())
+
+
+def bump_revision(conn: Connection) -> None:
+    """Record, inside the writer's transaction, that questions or forecasts changed."""
+    conn.execute(update(revision).where(revision.c.id == 1).values(value=revision.c.value + 1))
 
 
 def find_by_seed_key(conn: Connection, seed_key: str) -> int | None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from service import errors
 from service.api import estimates, health, questions, scores, sources, suggestions
 from service.auth import TokenBook
+from service.cache import PageCache
 from service.db import Database
 from service.limits import RequestGuard
 from service.settings import Settings, get_settings
@@ -50,6 +51,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         db, settings.admin_token.get_secret_value() if settings.admin_token else None
     )
     app.state.scheduler = None
+    # Serialised question pages keyed by request and data revision (one cache per app, so
+    # two apps on two databases never share entries).
+    app.state.question_pages = PageCache()
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     errors.install(app)
     for module in (questions, estimates, sources, suggestions, scores, health):

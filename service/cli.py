@@ -18,6 +18,7 @@ app = typer.Typer(
     help="Store dated forecasts, watch the news for their outcome, and score forecasters.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 questions_app = typer.Typer(help="Questions.", no_args_is_help=True)
@@ -37,8 +38,10 @@ def open_database() -> Database:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    host: Annotated[
+        str, typer.Option(envvar="FORECASTS_HOST", help="address to listen on")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="FORECASTS_PORT", help="port to listen on")] = 8000,
 ) -> None:
     """Run the API, the dashboard and the scheduler in one process."""
     import uvicorn

@@ -7,9 +7,10 @@ import io
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Date, DateTime, func, insert, select, text
 
 from forecasts.models import Forecast, Question
+from forecasts.questions import bump_revision
 from service.db import Database
 
 FORMAT = "forecasts-export/1"
@@ -46,16 +47,13 @@ def export_json(db: Database) -> dict[str, Any]:
 
 
 def _parse_column(column: Any, value: Any) -> Any:
+    """Turn an exported text value back into what the column holds."""
     if value is None:
         return None
-    python_type = getattr(column.type, "python_type", None)
-    try:
-        python_type = column.type.impl.python_type if python_type is None else python_type
-    except (AttributeError, NotImplementedError):
-        python_type = None
-    if python_type is datetime:
+    kind = getattr(column.type, "impl", column.type)
+    if isinstance(kind, DateTime):
         return datetime.fromisoformat(value)
-    if python_type is date:
+    if isinstance(kind, Date):
         return date.fromisoformat(value)
     return value
 
@@ -104,6 +102,7 @@ def import_json(db: Database, document: dict[str, Any], *, new_ids: bool = False
                 if new_ids:
                     row.pop("id", None)
                 conn.execute(insert(forecasts).values(**row))
+        bump_revision(conn)
         if not new_ids and conn.dialect.name == "postgresql":
             # Explicit ids leave the sequences behind; move them past the highest id.
             for table in ("questions", "forecasts"):

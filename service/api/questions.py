@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from forecasts import questions as domain
 from forecasts.schemas import (
@@ -22,6 +22,10 @@ from service.auth import ForecastScope, ReviewScope
 
 router = APIRouter(prefix="/api/questions", tags=["questions"])
 QuestionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the question's id")]
+
+
+def JSONBytes(content: str) -> Response:  # noqa: N802 - reads like a response class
+    return Response(content=content, media_type="application/json")
 
 
 class ForecastCreated(ForecastOut):
@@ -43,6 +47,7 @@ def create_question(body: QuestionCreate, db: DbDep, who: ForecastScope) -> Ques
 
 @router.get("", response_model=QuestionPage)
 def list_questions(
+    request: Request,
     db: DbDep,
     status: Literal["open", "resolved", "annulled"] | None = None,
     tag: Annotated[str | None, Query(max_length=200)] = None,
@@ -50,12 +55,29 @@ def list_questions(
     q: Annotated[str | None, Query(max_length=200, description="text in title or criteria")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> QuestionPage:
+) -> Response:
+    params = (status, tag, forecaster, q, limit, offset)
     with db.read() as conn:
-        items, total = domain.list_questions(
-            conn, status=status, tag=tag, forecaster=forecaster, q=q, limit=limit, offset=offset
-        )
-    return QuestionPage(items=items, total=total)
+        # Pages are cached against a fingerprint of the data read in the same snapshot, so
+        # a repeated page costs one small query and any write is seen at once.
+        key = (params, domain.data_version(conn))
+        pages = request.app.state.question_pages
+        body = pages.get(key)
+        if body is None:
+            items, total = domain.list_questions(
+                conn,
+                status=status,
+                tag=tag,
+                forecaster=forecaster,
+                q=q,
+                limit=limit,
+                offset=offset,
+            )
+            # Serialised here: the models are already valid, and FastAPI's second
+            # validation pass over every item would cost more than the query.
+            body = QuestionPage(items=items, total=total).model_dump_json()
+            pages.put(key, body)
+    return JSONBytes(body)
 
 
 @router.get("/{question_id}", response_model=QuestionOut)
