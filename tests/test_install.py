@@ -12,11 +12,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -31,8 +32,13 @@ def readme_run_command() -> str:
 
 def clean_copy(target: Path) -> None:
     """The tracked files as a clean checkout has them (no .venv, no databases)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.split("\n")
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file():
@@ -46,20 +52,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(condition, timeout: float, what: str):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = condition()
-            if last:
-                return last
-        except httpx.HTTPError as exc:
-            last = exc
-        time.sleep(0.5)
-    raise AssertionError(f"gave up waiting for {what}; last saw {last!r}")
-
-
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is needed to list the tracked files")
 def test_readme_first_run_serves_seeds_and_suggestions(tmp_path: Path) -> None:
     checkout = tmp_path / "checkout"
@@ -68,12 +60,24 @@ def test_readme_first_run_serves_seeds_and_suggestions(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FORECASTS_", "VIRTUAL_ENV"))}
     env["FORECASTS_PORT"] = str(port)
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(readme_run_command(), shell=True, cwd=checkout, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        readme_run_command(),
+        shell=True,
+        cwd=checkout,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
-        health = wait_for(lambda: httpx.get(f"{base}/healthz", timeout=2).json(), 600,
-                          "/healthz (install, seed and start)")
+        health = wait_until(
+            lambda: httpx.get(f"{base}/healthz", timeout=2).json(),
+            600,
+            "/healthz (install, seed and start)",
+            interval=0.5,
+            ignore=(httpx.HTTPError,),
+        )
         assert health == {"status": "ok", "database": "ok", "scheduler": "running"}
         page = httpx.get(f"{base}/api/questions?tag=almonitor-2015").json()
         assert page["total"] == 8
@@ -85,12 +89,23 @@ def test_readme_first_run_serves_seeds_and_suggestions(tmp_path: Path) -> None:
             return {s["question_id"] for s in items}
 
         # The seed article's three named claims are its first three questions.
-        named = {qid for qid, title in titles.items()
-                 if re.search(r"US and Russia announce|Iran-backed militias|publicly and "
-                              r"officially clash", title)}
+        named = {
+            qid
+            for qid, title in titles.items()
+            if re.search(
+                r"US and Russia announce|Iran-backed militias|publicly and "
+                r"officially clash",
+                title,
+            )
+        }
         assert len(named) == 3, titles
-        wait_for(lambda: named <= suggested_questions(), 120,
-                 "suggestions for the three named claims")
+        wait_until(
+            lambda: named <= suggested_questions(),
+            120,
+            "suggestions for the three named claims",
+            interval=0.5,
+            ignore=(httpx.HTTPError,),
+        )
         assert "Created an admin token" in (tmp_path / "serve.log").read_text()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
