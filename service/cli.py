@@ -59,7 +59,11 @@ def serve(
             f"  {secret}\n"
             "Use it as: Authorization: Bearer <token>"
         )
-    added = sync_configured_sources(db, settings)
+    try:
+        added = sync_configured_sources(db, settings)
+    except ValueError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
     if added:
         console.print(f"Added {added} source(s) from the configuration.")
     console.print(f"Serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
