@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg  # noqa: F401  (imported before freezer patches datetime; see the C extension)
+import freezegun
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url, text
@@ -22,6 +23,10 @@ from sqlalchemy import make_url, text
 from service.app import create_app
 from service.db import Database
 from service.settings import Settings
+
+# The event loop keeps real time under a frozen clock, so timeouts and deadlines inside a
+# cycle still fire while "today" is frozen for the code under test.
+freezegun.configure(extend_ignore_list=["asyncio"])
 
 ADMIN_SECRET = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_SECRET}"}
