@@ -1,0 +1,127 @@
+/* Review queue: accept or reject suggestions through the JSON API with the reader's token. */
+(function () {
+  "use strict";
+
+  var TOKEN_KEY = "forecasts.reviewToken";
+  var tokenInput = document.getElementById("review-token");
+  var tokenState = document.getElementById("token-state");
+
+  function storedToken() {
+    try {
+      return window.localStorage.getItem(TOKEN_KEY) || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function storeToken(value) {
+    try {
+      if (value) {
+        window.localStorage.setItem(TOKEN_KEY, value);
+      } else {
+        window.localStorage.removeItem(TOKEN_KEY);
+      }
+      tokenState.textContent = value ? "Saved in this browser." : "No token saved.";
+    } catch (e) {
+      tokenState.textContent = "This browser does not keep the token; it is used for this page only.";
+    }
+  }
+
+  tokenInput.value = storedToken();
+  tokenState.textContent = tokenInput.value ? "Using the token saved in this browser." : "No token saved.";
+  tokenInput.addEventListener("change", function () { storeToken(tokenInput.value.trim()); });
+  document.getElementById("token-forget").addEventListener("click", function () {
+    tokenInput.value = "";
+    storeToken("");
+  });
+
+  /** The `detail` of an error body as one readable line (FastAPI's 422 gives a list). */
+  function describe(body, status) {
+    var detail = body && body.detail;
+    if (Array.isArray(detail)) {
+      detail = detail.map(function (d) {
+        return (d.loc ? d.loc.join(".") + ": " : "") + (d.msg || JSON.stringify(d));
+      }).join("; ");
+    } else if (detail && typeof detail !== "string") {
+      detail = JSON.stringify(detail);
+    }
+    return "Error " + status + ": " + (detail || "the server gave no reason");
+  }
+
+  function settle(card, cls, message) {
+    card.classList.add("is-done", cls);
+    card.querySelectorAll("button, input").forEach(function (el) { el.disabled = true; });
+    card.querySelector(".review-result").textContent = message;
+  }
+
+  /** Lower the pending counts (nav badge and queue line) by the cards just settled. */
+  function decrementBadge(by) {
+    var badge = document.querySelector(".nav .count");
+    if (badge) {
+      var left = Math.max(0, parseInt(badge.textContent, 10) - by);
+      if (left) { badge.textContent = String(left); } else { badge.remove(); }
+    }
+    var open = document.querySelectorAll(".review-card:not(.is-done)").length;
+    document.getElementById("queue-count").textContent =
+      open ? open + " pending suggestion" + (open === 1 ? "" : "s") + " left on this page"
+           : "All suggestions on this page are reviewed.";
+  }
+
+  function review(card, action) {
+    var result = card.querySelector(".review-result");
+    var token = tokenInput.value.trim();
+    result.className = "review-result";
+    if (!token) {
+      result.classList.add("is-error");
+      result.textContent = "Enter a token with the review scope above first.";
+      tokenInput.focus();
+      return;
+    }
+    storeToken(token);
+    var note = card.querySelector("input[name=note]").value.trim();
+    var buttons = card.querySelectorAll("button");
+    buttons.forEach(function (b) { b.disabled = true; });
+    result.textContent = action === "accept" ? "Accepting…" : "Rejecting…";
+    fetch("/api/suggestions/" + card.dataset.id + "/" + action, {
+      method: "POST",
+      headers: {"Content-Type": "application/json", "Authorization": "Bearer " + token},
+      body: JSON.stringify(note ? {note: note} : {})
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (body) {
+        if (!response.ok) {
+          buttons.forEach(function (b) { b.disabled = false; });
+          result.classList.add("is-error");
+          result.textContent = describe(body, response.status);
+          return;
+        }
+        var settled = 1;
+        if (action === "accept") {
+          var when = body && body.resolved_on ? " on " + body.resolved_on : "";
+          settle(card, "is-accepted",
+            "Accepted: question resolved " + card.dataset.outcome.toUpperCase() + when + ".");
+          // Accepting resolves the question, so its other pending suggestions are superseded.
+          document.querySelectorAll('.review-card[data-question-id="' + card.dataset.questionId + '"]')
+            .forEach(function (other) {
+              if (other !== card && !other.classList.contains("is-done")) {
+                settle(other, "is-superseded", "Superseded: the question was resolved by another suggestion.");
+                settled += 1;
+              }
+            });
+        } else {
+          settle(card, "is-rejected", "Rejected.");
+        }
+        decrementBadge(settled);
+      });
+    }).catch(function () {
+      buttons.forEach(function (b) { b.disabled = false; });
+      result.classList.add("is-error");
+      result.textContent = "Could not reach the server: reload the page to see the current state.";
+    });
+  }
+
+  document.querySelectorAll(".review-card").forEach(function (card) {
+    card.querySelectorAll("button[data-action]").forEach(function (button) {
+      button.addEventListener("click", function () { review(card, button.dataset.action); });
+    });
+  });
+})();
