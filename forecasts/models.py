@@ -72,7 +72,19 @@ class Forecast(SQLModel, table=True):
     """One forecast. History is kept: a new forecast never replaces an old one."""
 
     __tablename__ = "forecasts"
-    __table_args__ = (Index("ix_forecasts_question_forecaster", "question_id", "forecaster"),)
+    # Covering the scoring query (one ordered scan over all forecasts): measured 1.25 s ->
+    # 0.88 s for a million forecasts on SQLite.
+    __table_args__ = (
+        Index(
+            "ix_forecasts_question_forecaster",
+            "question_id",
+            "forecaster",
+            "made_on",
+            "created_at",
+            "id",
+            "probability",
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     question_id: int = Field(foreign_key="questions.id", ondelete="CASCADE")
     forecaster: str = Field(max_length=200, index=True)

@@ -114,7 +114,9 @@ def upgrade() -> None:
     with op.batch_alter_table("forecasts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_forecasts_forecaster"), ["forecaster"], unique=False)
         batch_op.create_index(
-            "ix_forecasts_question_forecaster", ["question_id", "forecaster"], unique=False
+            "ix_forecasts_question_forecaster",
+            ["question_id", "forecaster", "made_on", "created_at", "id", "probability"],
+            unique=False,
         )
 
     op.create_table(
