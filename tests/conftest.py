@@ -14,8 +14,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg  # noqa: F401  (imported before freezer patches datetime; see the C extension)
 import freezegun
+import psycopg  # noqa: F401  (imported before freezer patches datetime; see the C extension)
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url, text

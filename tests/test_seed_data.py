@@ -18,8 +18,11 @@ ESTIMATE_PHRASES = {
     "inducing consideration of",
     "will probably",
 }
-HORIZON_SENTENCE = (
-    "Horizon, wording and criteria are editorial choices of this project; the article gives no horizon."
+HORIZON_SENTENCE = " ".join(
+    [
+        "Horizon, wording and criteria are editorial choices of this project;",
+        "the article gives no horizon.",
+    ]
 )
 CLAIMS_WITH_DECISIVE_ITEMS = [1, 3, 5, 6, 8]
 
@@ -97,7 +100,8 @@ def test_archive_items_well_formed(archive, questions):
 def test_decisive_item_exists(archive, claim):
     seed_key = f"almonitor-2015-claim-{claim}"
     decisive = [
-        item for item in archive["items"]
+        item
+        for item in archive["items"]
         if seed_key in item["bears_on"] and item["expected"] == "yes"
     ]
     assert decisive, f"no item with expected 'yes' for {seed_key}"

@@ -16,6 +16,8 @@ from forecasts.schemas import (
     QuestionPatch,
     ResolveIn,
 )
+from forecasts.suggestions import supersede_pending
+from resolvers.match import requeue_window
 from resolvers.query import derive_query, parse_query
 from service.api.deps import MAX_ID, DbDep, Limit, Offset
 from service.auth import ForecastScope, ReviewScope
@@ -42,7 +44,10 @@ def create_question(body: QuestionCreate, db: DbDep, who: ForecastScope) -> Ques
         question_id = domain.create_question(
             conn, body, news_query=news_query, today=domain.utc_today(), actor=who.name
         )
-        return domain.get_question(conn, question_id)
+        created = domain.get_question(conn, question_id)
+        # News stored before the question existed is matched against it by the next cycle.
+        requeue_window(conn, created.opened_on, created.resolve_by)
+        return created
 
 
 @router.get("", response_model=QuestionPage)
@@ -104,7 +109,10 @@ def patch_question(
         domain.update_question(
             conn, question_id, body, today=domain.utc_today(), news_query=news_query
         )
-        return domain.get_question(conn, question_id)
+        changed = domain.get_question(conn, question_id)
+        if {"news_query", "opened_on", "resolve_by"} & body.model_fields_set:
+            requeue_window(conn, changed.opened_on, changed.resolve_by)
+        return changed
 
 
 @router.post("/{question_id}/forecasts", status_code=201, response_model=ForecastCreated)
@@ -128,4 +136,5 @@ def resolve_question(
     """Resolve yes/no or annul by hand; 409 if already resolved or annulled."""
     with db.write() as conn:
         domain.resolve_question(conn, question_id, body, today=domain.utc_today(), actor=who.name)
+        supersede_pending(conn, question_id, actor=who.name)
         return domain.get_question(conn, question_id)

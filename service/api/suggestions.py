@@ -1,5 +1,96 @@
-"""Placeholder router for suggestions (filled in by its issue)."""
+"""Suggestions and their review, and POST /api/poll (one whole poll cycle on demand)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query
+from pydantic import BaseModel, Field
+
+from forecasts import suggestions as domain
+from forecasts.questions import get_question, utc_today
+from forecasts.schemas import QuestionOut, StrictBody
+from forecasts.suggestions import ReviewIn, SuggestionOut, SuggestionPage, SuggestionStatus
+from resolvers.cycle import run_cycle
+from service.api.deps import MAX_ID, DbDep, Limit, Offset, SettingsDep
+from service.auth import AdminScope, ReviewScope
+from service.polling import poll_config
 
 router = APIRouter(tags=["suggestions"])
+SuggestionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the suggestion's id")]
+
+
+class PollIn(StrictBody):
+    force: Annotated[bool, Field(strict=True)] = False
+
+
+class PollReport(BaseModel):
+    sources_polled: int
+    new_items: int
+    suggestions_created: int
+    errors: list[dict[str, str]]
+
+
+@router.get("/api/suggestions", response_model=SuggestionPage)
+def list_suggestions(
+    db: DbDep,
+    status: SuggestionStatus | None = None,
+    question_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> SuggestionPage:
+    """Suggestions; pending ones most confident first."""
+    with db.read() as conn:
+        items, total = domain.list_suggestions(
+            conn, status=status, question_id=question_id, limit=limit, offset=offset
+        )
+    return SuggestionPage(items=items, total=total)
+
+
+@router.get("/api/suggestions/{suggestion_id}", response_model=SuggestionOut)
+def get_suggestion(suggestion_id: SuggestionId, db: DbDep) -> SuggestionOut:
+    with db.read() as conn:
+        return domain.get_suggestion(conn, suggestion_id)
+
+
+@router.post("/api/suggestions/{suggestion_id}/accept", response_model=QuestionOut)
+def accept_suggestion(
+    suggestion_id: SuggestionId,
+    db: DbDep,
+    who: ReviewScope,
+    body: Annotated[ReviewIn | None, Body()] = None,
+) -> QuestionOut:
+    """Resolve the question with the suggestion's outcome; its other pending suggestions
+    become superseded. 409 if the suggestion is not pending or the question is not open."""
+    note = body.note if body else None
+    with db.write() as conn:
+        question_id = domain.accept_suggestion(
+            conn, suggestion_id, note=note, actor=who.name, today=utc_today()
+        )
+        return get_question(conn, question_id)
+
+
+@router.post("/api/suggestions/{suggestion_id}/reject", response_model=SuggestionOut)
+def reject_suggestion(
+    suggestion_id: SuggestionId,
+    db: DbDep,
+    who: ReviewScope,
+    body: Annotated[ReviewIn | None, Body()] = None,
+) -> SuggestionOut:
+    """Reject the suggestion; the same evidence will not raise it again."""
+    note = body.note if body else None
+    with db.write() as conn:
+        return domain.reject_suggestion(conn, suggestion_id, note=note, actor=who.name)
+
+
+@router.post("/api/poll", response_model=PollReport)
+def poll(
+    db: DbDep,
+    settings: SettingsDep,
+    who: AdminScope,
+    body: Annotated[PollIn | None, Body()] = None,
+) -> dict[str, Any]:
+    """Run one whole cycle now: fetch the due sources (all enabled ones if force), store new
+    items, match them, run the deadline check; answers when it is done."""
+    report = run_cycle(db, poll_config(settings), force=bool(body and body.force))
+    return report.as_dict()
