@@ -180,7 +180,7 @@ def store_items(conn: Connection, source_id: int | None, items: list[NewsItemIn]
         )
     dialect = conn.dialect.name
     if dialect not in ("sqlite", "postgresql"):
-        raise NotImplementedError(f"store_items supports SQLite and PostgreSQL, not {dialect}")
+        raise ValueError(f"store_items supports SQLite and PostgreSQL, not {dialect}")
     statement = _insert_new(dialect)
     new_ids: list[int] = []
     for batch in chunks(list(rows.values()), INSERT_CHUNK_ROWS):

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -119,17 +120,17 @@ def deadline_job() -> None:
 # --- leader election ------------------------------------------------------------------------
 
 
-class _LeaderLock:
+class _LeaderLock(ABC):
     """A non-blocking, process-lifetime lock: held by at most one process per database."""
 
-    def try_acquire(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def try_acquire(self) -> bool: ...
 
     def still_held(self) -> bool:
         return True
 
-    def release(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def release(self) -> None: ...
 
 
 class _PostgresLock(_LeaderLock):

@@ -192,8 +192,7 @@ def test_accept_and_reject_from_the_review_page(
     queue: dict[str, int],
     tmp_path: Path,
 ) -> None:
-    if not has_review_endpoints(server):
-        pytest.skip("POST /api/suggestions/{id}/accept is not served yet (suggestions issue)")
+    assert has_review_endpoints(server), "the review API is served"
     page = browser.page
     browser.goto("/review")
     top = page.locator(f"#suggestion-{queue['kappa_yes']}")

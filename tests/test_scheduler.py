@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from service.scheduler import (
     start_scheduler,
 )
 from service.sourceconfig import SourceCreate, create_source
+from tests import waiting
 from tests.conftest import make_settings
 
 sources = Source.__table__  # type: ignore[attr-defined]
@@ -42,12 +42,10 @@ FAST = {"retry_seconds": 0.05, "first_run_delay": LATER}
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
     """Poll `condition` until it holds or `timeout` seconds pass; returns whether it held."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+    try:
+        return bool(waiting.wait_until(condition, timeout, "a condition", interval=0.02))
+    except AssertionError:
+        return bool(condition())
 
 
 def add_source(db: Database, name: str, **values: object) -> int:
@@ -348,10 +346,11 @@ def test_the_deadline_job_raises_suggestions_and_polls_no_source(
 
 # A process that takes part in the election and says "leader" or "standby" on each change.
 CHILD = """
-import sys, time
+import sys, threading
 from datetime import timedelta
 from service.db import Database
 from service.scheduler import start_scheduler
+from tests import waiting
 from tests.conftest import make_settings
 
 url = sys.argv[1]
@@ -363,7 +362,7 @@ while True:
     if state != said:
         print(state, flush=True)
         said = state
-    time.sleep(0.02)
+    threading.Event().wait(0.02)
 """
 
 
