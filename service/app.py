@@ -6,11 +6,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from service import errors
 from service.api import estimates, health, questions, scores, sources, suggestions
-from service.auth import TokenBook
+from service.auth import TokenBook, read_guard
 from service.cache import PageCache
 from service.db import Database
 from service.limits import RequestGuard
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version="0.1.0",
         summary="Dated forecasts, news-watched resolutions, Brier scores and calibration.",
         lifespan=lifespan,
+        dependencies=[Depends(read_guard)],
     )
     app.state.settings = settings
     app.state.db = db

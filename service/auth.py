@@ -115,6 +115,23 @@ def require(scope: str):  # type: ignore[no-untyped-def]
     return dependency
 
 
+# Always readable, even when a deployment closes reads: probes and the page assets.
+ALWAYS_OPEN = ("/healthz", "/static/")
+
+
+def read_guard(request: Request) -> None:
+    """With FORECASTS_OPEN_READS=false, every request (reads too) needs a valid token."""
+    if request.app.state.settings.open_reads or request.url.path.startswith(ALWAYS_OPEN):
+        return
+    secret = _bearer(request)
+    if secret is None or request.app.state.tokens.lookup(secret) is None:
+        raise HTTPException(
+            401,
+            "this deployment requires a bearer token for reads",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
 ForecastScope = Annotated[Principal, Depends(require("forecast"))]
 ReviewScope = Annotated[Principal, Depends(require("review"))]
 AdminScope = Annotated[Principal, Depends(require("admin"))]

@@ -427,3 +427,14 @@ def test_listing_shows_every_write_at_once(client: TestClient) -> None:
     assert client.get(url).json()["items"][0]["status"] == "resolved"
     _create(client, title="Will a second question show up in the list?")
     assert client.get(url).json()["total"] == 2
+
+
+def test_a_deployment_can_close_reads(db) -> None:  # noqa: ANN001
+    from service.app import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(db.url.render_as_string(hide_password=False), open_reads=False)
+    with TestClient(create_app(settings, db)) as closed:
+        assert closed.get("/api/questions").status_code == 401
+        assert closed.get("/api/questions", headers=ADMIN).status_code == 200
+        assert closed.get("/healthz").status_code == 200
