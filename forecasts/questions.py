@@ -32,6 +32,11 @@ forecasts = Forecast.__table__  # type: ignore[attr-defined]
 revision = DataRevision.__table__  # type: ignore[attr-defined]
 
 MAX_PAGE = 1000
+# Built once: constructing a statement costs more than SQLite takes to run it, and the
+# create path is the service's hottest write.
+INSERT_QUESTION = insert(questions).returning(questions.c.id)
+INSERT_FORECAST = insert(forecasts).returning(forecasts.c.id)
+BUMP_REVISION = update(revision).where(revision.c.id == 1).values(value=revision.c.value + 1)
 
 
 def utc_today() -> date:
@@ -137,8 +142,8 @@ def create_question(
             actor=actor,
         )
     question_id = conn.execute(
-        insert(questions)
-        .values(
+        INSERT_QUESTION,
+        dict(
             seed_key=seed_key,
             title=spec.title,
             resolution_criteria=spec.resolution_criteria,
@@ -154,12 +159,11 @@ def create_question(
             created_at=now,
             updated_at=now,
             **_source_columns(spec.source),
-        )
-        .returning(questions.c.id)
+        ),
     ).scalar_one()
     if first_forecast is not None:
         first_forecast["question_id"] = question_id
-        conn.execute(insert(forecasts).values(**first_forecast))
+        conn.execute(INSERT_FORECAST, first_forecast)
     bump_revision(conn)
     return int(question_id)
 
@@ -186,7 +190,7 @@ def add_forecast(
         today=today,
         actor=actor,
     )
-    forecast_id = conn.execute(insert(forecasts).values(**values).returning(forecasts.c.id))
+    forecast_id = conn.execute(INSERT_FORECAST, values)
     conn.execute(update(questions).where(questions.c.id == question_id).values(updated_at=utcnow()))
     bump_revision(conn)
     return int(forecast_id.scalar_one())
@@ -410,7 +414,7 @@ def data_version(conn: Connection) -> int:
 
 def bump_revision(conn: Connection) -> None:
     """Record, inside the writer's transaction, that questions or forecasts changed."""
-    conn.execute(update(revision).where(revision.c.id == 1).values(value=revision.c.value + 1))
+    conn.execute(BUMP_REVISION)
 
 
 def find_by_seed_key(conn: Connection, seed_key: str) -> int | None:
