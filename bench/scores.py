@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,36 @@ def check_same(api: dict[str, Any], floor: dict[str, Any]) -> None:
             assert math.isclose(by_name[name][key], values[i], rel_tol=1e-9, abs_tol=1e-12), key
 
 
+def resolve_one_more(db: Database) -> None:
+    """A new question with a forecast, resolved: the cached board catches up with it alone."""
+    from forecasts import questions as domain
+    from forecasts.schemas import ForecastIn, QuestionCreate, ResolveIn
+
+    spec = QuestionCreate(
+        title="Will one more question resolve in the bench?",
+        resolution_criteria="It does.",
+        resolve_by=date(2020, 6, 1),
+        opened_on=date(2020, 1, 1),
+    )
+    today = domain.utc_today()
+    with db.write() as conn:
+        qid = domain.create_question(conn, spec, news_query="bench", today=today, actor="bench")
+        domain.add_forecast(
+            conn,
+            qid,
+            ForecastIn(forecaster="alice", probability=0.5, made_on=date(2020, 2, 1)),
+            today=today,
+            actor="bench",
+        )
+        domain.resolve_question(
+            conn,
+            qid,
+            ResolveIn(outcome="yes", resolved_on=date(2020, 6, 1)),
+            today=today,
+            actor="bench",
+        )
+
+
 def run_size(n: int, workdir: Path, repeat: int) -> dict[str, Any]:
     """Build the database for N forecasts and time every way of getting its scores."""
     start = time.perf_counter()
@@ -249,6 +280,9 @@ def run_size(n: int, workdir: Path, repeat: int) -> dict[str, Any]:
         times["api ?forecaster= warm"], _ = best_of(
             repeat, lambda: get("/api/scores", forecaster="alice")
         )
+        times["api after a resolution"], _ = best_of(
+            repeat, lambda: (resolve_one_more(db), get("/api/scores", bins=BINS))
+        )
         if client.get("/").status_code == 404:
             times["page cold"] = times["page warm"] = None
         else:
@@ -274,6 +308,7 @@ ROWS = (
     ("  of which figures", "  of which: figures from the arrays"),
     ("api warm", "GET /api/scores, cached"),
     ("api ?forecaster= warm", "GET /api/scores?forecaster=, cached"),
+    ("api after a resolution", "GET /api/scores after one more resolution"),
     ("page cold", "GET / (overview page), cache cleared"),
     ("page warm", "GET / (overview page), cached"),
 )

@@ -8,15 +8,17 @@ per-forecaster sums are array operations, never a Python loop per forecast.
 
 Fetching the rows is most of the cost (about a second per million forecasts on SQLite), so
 the per-pair results are kept per engine and reused while a cheap version query says that
-no forecast was added and no question resolved since.
+no question was resolved since; when some were, only their forecasts are fetched and their
+pairs merged in (pairs of different questions never affect each other).
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -35,6 +37,8 @@ questions = Question.__table__  # type: ignore[attr-defined]
 forecasts = Forecast.__table__  # type: ignore[attr-defined]
 
 MAX_BINS = 100
+# Past this many newly resolved questions a full rebuild is cheaper than an id list.
+CATCH_UP_LIMIT = 2000
 EPOCH = date(1970, 1, 1)
 # julianday('1970-01-01') on SQLite: dates become whole days since EPOCH inside the query,
 # so no date is parsed in Python.
@@ -74,10 +78,21 @@ class Filters:
     resolved_to: date | None = None
 
 
+@dataclass(frozen=True)
+class _Cached:
+    """A board and the set of resolved questions it was built from."""
+
+    board: Board
+    resolved_ids: IntArray  # sorted ids of every resolved question the board has seen
+    watermark: datetime | None  # latest updated_at among them: where to look for new ones
+
+    @property
+    def version(self) -> tuple[int, int]:
+        return (int(self.resolved_ids.size), int(self.resolved_ids.sum()))
+
+
 _cache_lock = threading.Lock()
-_cache: weakref.WeakKeyDictionary[Engine, tuple[tuple[Any, ...], Board]] = (
-    weakref.WeakKeyDictionary()
-)
+_cache: weakref.WeakKeyDictionary[Engine, _Cached] = weakref.WeakKeyDictionary()
 
 
 def clear_cache() -> None:
@@ -106,20 +121,18 @@ def _resolved() -> list[ColumnElement[bool]]:
     ]
 
 
-def data_version(conn: Connection) -> tuple[Any, ...]:
-    """What scores depend on, cheaply: forecasts (count, max id), resolved questions (count,
-    sum of ids). Through the API forecasts are only added and a resolution is final, so any
-    change that moves a score moves this tuple, and it never returns to an earlier value."""
+def data_version(conn: Connection) -> tuple[int, int]:
+    """What scores depend on, cheaply: the resolved questions (count, sum of ids).
+
+    Only resolved questions are scored, a resolution is final, and a resolved question
+    takes no new forecast (409); so scores change exactly when a question is resolved (or
+    imported resolved), which moves this pair, and a forecast on an open question does not.
+    """
     resolved = questions.c.status == "resolved"
     row = conn.execute(
-        select(
-            select(func.count()).select_from(forecasts).scalar_subquery(),
-            select(func.max(forecasts.c.id)).scalar_subquery(),
-            select(func.count()).select_from(questions).where(resolved).scalar_subquery(),
-            select(func.sum(questions.c.id)).where(resolved).scalar_subquery(),
-        )
+        select(func.count(), func.coalesce(func.sum(questions.c.id), 0)).where(resolved)
     ).one()
-    return tuple(row)
+    return (int(row[0]), int(row[1]))
 
 
 def _raw_rows(conn: Connection, statement: Select[Any]) -> list[tuple[Any, ...]]:
@@ -148,15 +161,16 @@ def _empty_board() -> Board:
     )
 
 
-def build_board(conn: Connection) -> Board:
+def build_board(conn: Connection, only_ids: Sequence[int] | None = None) -> Board:
     """Every scored pair with its p, o and scores: one query for the forecasts, one for the
-    resolved questions, then NumPy."""
+    resolved questions, then NumPy. `only_ids` limits it to those questions."""
     f, q = forecasts, questions
+    scope = [] if only_ids is None else [q.c.id.in_([int(i) for i in only_ids])]
     rows = _raw_rows(
         conn,
         select(f.c.question_id, f.c.forecaster, f.c.probability, _day_number(conn, f.c.made_on))
         .select_from(f.join(q, q.c.id == f.c.question_id))
-        .where(*_resolved(), f.c.made_on <= q.c.resolved_on)
+        .where(*_resolved(), *scope, f.c.made_on <= q.c.resolved_on)
         # q.id rather than f.question_id: SQLite then walks questions in id order and sorts
         # only each question's few forecasts, instead of sorting all of them at once.
         .order_by(q.c.id, f.c.forecaster, f.c.made_on, f.c.created_at, f.c.id),
@@ -165,7 +179,7 @@ def build_board(conn: Connection) -> Board:
     question_rows = _raw_rows(
         conn,
         select(q.c.id, _day_number(conn, q.c.resolved_on), q.c.outcome == "yes")
-        .where(*_resolved())
+        .where(*_resolved(), *scope)
         .order_by(q.c.id),
     )
     if not rows or not question_rows:
@@ -220,19 +234,123 @@ def build_board(conn: Connection) -> Board:
 
 
 def load_board(conn: Connection) -> Board:
-    """The board for this connection's database, from the cache while its version holds."""
-    # The version is read before the rows: a write landing in between makes the cached
-    # board newer than its key, which the next request sees as a miss, never as stale.
+    """The board for this connection's database: cached, and brought up to date by scoring
+    only the questions resolved since it was built."""
     version = data_version(conn)
     engine = conn.engine
     with _cache_lock:
         cached = _cache.get(engine)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    board = build_board(conn)
+    if cached is not None and cached.version == version:
+        return cached.board
+    fresh = _catch_up(conn, cached, version) if cached is not None else None
+    if fresh is None:
+        fresh = _full_build(conn)
     with _cache_lock:
-        _cache[engine] = (version, board)
-    return board
+        _cache[engine] = fresh
+    return fresh.board
+
+
+def _resolved_since(conn: Connection, watermark: datetime | None) -> list[tuple[int, Any]]:
+    resolved = questions.c.status == "resolved"
+    where = [resolved] if watermark is None else [resolved, questions.c.updated_at >= watermark]
+    rows = conn.execute(
+        select(questions.c.id, questions.c.updated_at).where(*where).order_by(questions.c.id)
+    )
+    return [(int(r[0]), r[1]) for r in rows]
+
+
+def _full_build(conn: Connection) -> _Cached:
+    # The resolved set is read before the forecasts; a question resolved in between is
+    # left out of this board (and caught up by the next request), so the board holds
+    # exactly the questions of its set.
+    seen = _resolved_since(conn, None)
+    ids = np.array([qid for qid, _ in seen], dtype=np.int64)
+    board = build_board(conn) if seen else _empty_board()
+    return _Cached(
+        restrict_board(board, np.isin(board.question_id, ids)),
+        ids,
+        max((at for _, at in seen), default=None),
+    )
+
+
+def restrict_board(board: Board, keep: BoolArray) -> Board:
+    """The pairs where `keep` holds."""
+    if bool(keep.all()):
+        return board
+    fields = (
+        "question_id",
+        "forecaster",
+        "probability",
+        "outcome",
+        "resolved_on",
+        "brier",
+        "log_score",
+        "time_averaged_brier",
+        "relative",
+        "shared",
+    )
+    return Board(names=board.names, **{f: getattr(board, f)[keep] for f in fields})
+
+
+def _catch_up(conn: Connection, cached: _Cached, version: tuple[int, int]) -> _Cached | None:
+    """Score the questions resolved since `cached` and merge them in; None when the change
+    is not only new resolutions (then the caller rebuilds from scratch)."""
+    seen = _resolved_since(conn, cached.watermark)
+    new = [(qid, at) for qid, at in seen if not _contains(cached.resolved_ids, qid)]
+    ids = np.union1d(cached.resolved_ids, np.array([qid for qid, _ in new], dtype=np.int64))
+    if (int(ids.size), int(ids.sum())) != version or not new or len(new) > CATCH_UP_LIMIT:
+        return None  # e.g. an import of questions resolved long ago: rebuild
+    added = build_board(conn, [qid for qid, _ in new])
+    watermark = max([at for _, at in new] + ([cached.watermark] if cached.watermark else []))
+    return _Cached(merge_boards(cached.board, added), ids, watermark)
+
+
+def _contains(sorted_ids: IntArray, value: int) -> bool:
+    at = int(np.searchsorted(sorted_ids, value))
+    return at < sorted_ids.size and int(sorted_ids[at]) == value
+
+
+def merge_boards(first: Board, second: Board) -> Board:
+    """One board holding the pairs of both (which share no question), in board order.
+
+    Every per-pair figure, relative Brier included, depends only on its own question, so
+    boards of disjoint questions concatenate."""
+    if second.size == 0:
+        return first
+    if first.size == 0:
+        return second
+    names = tuple(sorted(set(first.names) | set(second.names)))
+    lookup = np.array(names, dtype=object)
+    codes = np.concatenate(
+        [
+            np.searchsorted(lookup, np.array(board.names, dtype=object)[board.forecaster])
+            for board in (first, second)
+        ]
+    ).astype(np.int64)
+    question_id = np.concatenate([first.question_id, second.question_id])
+    order = np.lexsort((codes, question_id))
+
+    def joined(field: str) -> Any:
+        return np.concatenate([getattr(first, field), getattr(second, field)])[order]
+
+    return Board(
+        question_id=question_id[order],
+        forecaster=codes[order],
+        names=names,
+        **{
+            field: joined(field)
+            for field in (
+                "probability",
+                "outcome",
+                "resolved_on",
+                "brier",
+                "log_score",
+                "time_averaged_brier",
+                "relative",
+                "shared",
+            )
+        },
+    )
 
 
 def relative_brier(question_id: IntArray, brier: FloatArray) -> tuple[FloatArray, BoolArray]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from forecasts import scoreboard
 from service import errors
 from service.api import estimates, health, questions, scores, sources, suggestions
 from service.auth import TokenBook, read_guard
@@ -19,6 +21,14 @@ from service.settings import Settings, get_settings
 log = logging.getLogger("forecasts")
 
 
+def _warm_scores(db: Database) -> None:
+    try:
+        with db.read() as conn:
+            scoreboard.load_board(conn)
+    except Exception:  # noqa: BLE001 - warming is an optimisation; the request path retries
+        log.exception("could not pre-compute scores")
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app. Migrations run at startup; the scheduler starts if settings say so."""
     settings = settings or get_settings()
@@ -27,6 +37,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db.migrate()
+        # The first score request would otherwise pay for fetching every forecast.
+        threading.Thread(target=_warm_scores, args=(db,), name="warm-scores", daemon=True).start()
         scheduler = None
         if settings.scheduler == "on":
             from service.scheduler import start_scheduler
