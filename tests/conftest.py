@@ -73,7 +73,7 @@ def pg_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _truncate_all(db: Database) -> None:
+def truncate_all(db: Database) -> None:
     with db.engine.begin() as conn:
         tables = [
             r[0]
@@ -120,7 +120,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         return
     url = request.getfixturevalue("pg_url")
     database = Database(url, make_settings(url))
-    _truncate_all(database)
+    truncate_all(database)
     yield database
     database.dispose()
 

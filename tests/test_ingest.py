@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from resolvers.ingest import RawItem, html_to_text, normalise_items, store_items
 from resolvers.items import NewsItemIn, PollConfig, dedup_key
 from resolvers.sources import SourceSpec, poll_source
 from service.db import Database
+from tests.conftest import make_settings, truncate_all
 
 NOW = datetime(2026, 8, 14, 12, 0, tzinfo=UTC)
 news_items = NewsItem.__table__
@@ -174,9 +176,18 @@ def test_two_cycles_racing_store_each_item_once(db: Database) -> None:
     assert len(stored(db)) == 100
 
 
-def test_a_racing_insert_of_an_uncommitted_item_skips_it(db: Database) -> None:
-    if db.is_sqlite:
-        pytest.skip("SQLite writers are serialised by Database.write; no two are open at once")
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Database]:
+    """PostgreSQL only: SQLite writers are serialised by Database.write, so two are never
+    open at once there and this race cannot happen."""
+    database = Database(pg_url, make_settings(pg_url))
+    truncate_all(database)
+    yield database
+    database.dispose()
+
+
+def test_a_racing_insert_of_an_uncommitted_item_skips_it(pg_db: Database) -> None:
+    db = pg_db
     outcome: list[list[int]] = []
     with db.engine.connect() as first:
         with first.begin():
