@@ -38,6 +38,9 @@ class Question(SQLModel, table=True):
     # '|tag1|tag2|': lets a tag filter be one LIKE on SQLite and PostgreSQL alike.
     tag_index: str = Field(default="", index=True)
     news_query: str = Field(default="")
+    # True until a poll cycle has matched the news already stored against this question
+    # (set on creation and whenever its query or window changes).
+    match_pending: bool = Field(default=False, index=True)
     default_outcome: str = Field(default="no", max_length=3)
     source_title: str | None = None
     source_url: str | None = None

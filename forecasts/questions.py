@@ -152,6 +152,7 @@ def create_question(
             tags=tags,
             tag_index=_tag_index(tags),
             news_query=news_query,
+            match_pending=True,
             default_outcome=spec.default_outcome,
             status="open",
             evidence_urls=[],
@@ -224,6 +225,9 @@ def update_question(
         values["tag_index"] = _tag_index(tags)
     if news_query is not None:
         values["news_query"] = news_query
+    if news_query is not None or {"opened_on", "resolve_by"} & given:
+        # Stored news may now match: the next cycle matches it against this question.
+        values["match_pending"] = True
     if "source" in given:
         values.update(_source_columns(patch.source))
     conn.execute(update(questions).where(questions.c.id == question_id).values(**values))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -30,6 +30,7 @@ from resolvers.match import (
     item_from_row,
     load_open_questions,
     mark_matched,
+    matched_batch,
     record_hits,
     unmatched_batch,
 )
@@ -85,7 +86,14 @@ def run_cycle(
             report.sources_polled += 1
             if outcome.status == "error":
                 report.errors.append({"source": spec.name, "error": outcome.error or "error"})
+    with store.read() as conn:
+        # Items at or past the first unmatched one are about to be matched against every
+        # open question, the new ones included; only those before it need the extra pass.
+        first_unmatched = conn.execute(
+            select(func.min(news_t.c.id)).where(news_t.c.matched.is_(False))
+        ).scalar_one()
     report.suggestions_created += match_unmatched(store, now=now, progress=progress)
+    report.suggestions_created += match_new_questions(store, now=now, before_id=first_unmatched)
     with store.write() as conn:
         report.suggestions_created += check_deadlines(
             conn, today=now.date(), grace_days=config.grace_days, now=now
@@ -239,6 +247,51 @@ def _record_source(store: Store, spec: SourceSpec, outcome: FetchOutcome, now: d
 
 # ---------------------------------------------------------------------------------------------
 # Matching
+
+
+def match_new_questions(
+    store: Store, *, now: datetime, before_id: int | None = None, batch_size: int = MATCH_BATCH
+) -> int:
+    """Match the news stored before a question was created (or its query or window changed)
+    against it: one pass over the stored items in those questions' windows, with an index of
+    just those questions, however many were added. Returns suggestions created.
+
+    Items not yet matched at all are left to match_unmatched, which sees every open question;
+    `before_id` (the first item that pass took) skips what it has just done. Evidence links
+    make a repeated pass count nothing twice, so a cycle that dies here simply does the
+    pass again next time.
+    """
+    with store.read() as conn:
+        pending = load_open_questions(conn, match_pending=True)
+    if not pending:
+        return 0
+    start = datetime.combine(min(q.opened_on for q in pending), time.min, tzinfo=UTC)
+    end = datetime.combine(
+        max(q.resolve_by for q in pending) + timedelta(days=1), time.min, tzinfo=UTC
+    )
+    index: MatchIndex | None = None
+    created = 0
+    after_id = 0
+    while True:
+        with store.read() as conn:
+            rows = matched_batch(conn, after_id, batch_size, start, end, before_id=before_id)
+        if not rows:
+            break
+        after_id = rows[-1].id
+        items = [AnalysedItem(item_from_row(r)) for r in rows]
+        if index is None:
+            index = MatchIndex(pending, sample=[i.stem_set for i in items])
+        hits = hits_for(index, items)
+        if hits:
+            with store.write() as conn:
+                created += record_hits(conn, hits, now=now)
+    with store.write() as conn:
+        conn.execute(
+            update(questions_t)
+            .where(questions_t.c.id.in_([q.id for q in pending]))
+            .values(match_pending=False)
+        )
+    return created
 
 
 def match_unmatched(

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
@@ -698,8 +698,12 @@ def record_hits(conn: Connection, hits: Sequence[Hit], *, now: datetime) -> int:
 # Loading from the database
 
 
-def load_open_questions(conn: Connection) -> list[QuestionSpec]:
-    """Every open question with a usable query."""
+def load_open_questions(conn: Connection, *, match_pending: bool = False) -> list[QuestionSpec]:
+    """Every open question with a usable query (only those whose stored news is still to be
+    matched, with `match_pending`)."""
+    where = [questions_t.c.status == "open"]
+    if match_pending:
+        where.append(questions_t.c.match_pending.is_(True))
     rows = conn.execute(
         select(
             questions_t.c.id,
@@ -708,7 +712,7 @@ def load_open_questions(conn: Connection) -> list[QuestionSpec]:
             questions_t.c.resolve_by,
             questions_t.c.default_outcome,
             questions_t.c.title,
-        ).where(questions_t.c.status == "open")
+        ).where(*where)
     )
     specs = []
     for r in rows:
@@ -754,23 +758,40 @@ def unmatched_batch(conn: Connection, after_id: int, limit: int) -> list[Any]:
     )
 
 
-def requeue_window(conn: Connection, opened_on: date, resolve_by: date) -> int:
-    """Mark the stored items dated (UTC) within a question's window unmatched again, so that
-    the next cycle matches them against it: for a question created, or given a new query or
-    window, after those items were matched. Evidence links keep every other question from
-    counting an item twice. Returns how many items were requeued."""
-    start = datetime.combine(opened_on, datetime.min.time(), tzinfo=UTC)
-    end = datetime.combine(resolve_by + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    result = conn.execute(
-        update(news_t)
-        .where(
-            news_t.c.matched.is_(True),
-            news_t.c.published_at >= start,
-            news_t.c.published_at < end,
+def matched_batch(
+    conn: Connection,
+    after_id: int,
+    limit: int,
+    start: datetime,
+    end: datetime,
+    *,
+    before_id: int | None = None,
+) -> list[Any]:
+    """The next already matched items by id, published in [start, end) (and below
+    `before_id`, if given)."""
+    below = [] if before_id is None else [news_t.c.id < before_id]
+    return list(
+        conn.execute(
+            select(
+                news_t.c.id,
+                news_t.c.dedup_key,
+                news_t.c.title,
+                news_t.c.summary,
+                news_t.c.link,
+                news_t.c.published_at,
+                news_t.c.source_name,
+            )
+            .where(
+                news_t.c.matched.is_(True),
+                news_t.c.id > after_id,
+                news_t.c.published_at >= start,
+                news_t.c.published_at < end,
+                *below,
+            )
+            .order_by(news_t.c.id)
+            .limit(limit)
         )
-        .values(matched=False)
     )
-    return int(result.rowcount or 0)
 
 
 def mark_matched(conn: Connection, item_ids: Sequence[int]) -> None:

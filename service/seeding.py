@@ -8,7 +8,6 @@ from typing import Any
 
 from forecasts import questions as domain
 from forecasts.schemas import QuestionCreate
-from resolvers.match import requeue_window
 from resolvers.query import parse_query
 from service.db import Database
 
@@ -35,7 +34,7 @@ def load_seeds(db: Database) -> tuple[int, int]:
             if domain.find_by_seed_key(conn, seed_key) is not None:
                 existing += 1
                 continue
-            question_id = domain.create_question(
+            domain.create_question(
                 conn,
                 spec,
                 news_query=news_query,
@@ -43,8 +42,5 @@ def load_seeds(db: Database) -> tuple[int, int]:
                 actor=SEED_ACTOR,
                 seed_key=seed_key,
             )
-            question = domain.get_question(conn, question_id)
-            # Archive items polled before seeding are matched against the seeds next cycle.
-            requeue_window(conn, question.opened_on, question.resolve_by)
             created += 1
     return created, existing

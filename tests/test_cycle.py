@@ -17,12 +17,11 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import func, insert, select, update
 from werkzeug import Request, Response
 
-from forecasts.models import EvidenceLink, NewsItem, Source, Suggestion, utcnow
+from forecasts.models import EvidenceLink, NewsItem, Question, Source, Suggestion, utcnow
 from forecasts.questions import create_question
 from forecasts.schemas import QuestionCreate
 from resolvers.cycle import match_unmatched, run_cycle
 from resolvers.items import PollConfig
-from resolvers.match import requeue_window
 from service.db import Database
 
 sources_t = Source.__table__
@@ -458,19 +457,19 @@ def test_suggestions_of_questions_resolved_directly_are_superseded(db: Database,
     assert suggestion.status == "superseded"
 
 
-def test_a_question_added_after_its_news_was_matched_gets_it_once_requeued(
+def test_a_question_added_after_its_news_was_matched_gets_that_news_once(
     db: Database, two_sources: dict
 ):
     run_cycle(db, CONFIG)  # the items are matched while no question exists
     question_id = add_question(db)
-    assert run_cycle(db, CONFIG, source_ids=[]).suggestions_created == 0
-    with db.write() as conn:
-        assert requeue_window(conn, date(2015, 11, 1), date(2016, 12, 31)) == 5
     assert run_cycle(db, CONFIG, source_ids=[]).suggestions_created == 1
     [suggestion] = suggestions(db)
     assert suggestion.question_id == question_id and len(suggestion.evidence) == 2
-    # Requeued again, nothing is counted twice.
+    # Asked to match its news again (its window changed), nothing is counted twice.
     with db.write() as conn:
-        requeue_window(conn, date(2015, 11, 1), date(2016, 12, 31))
+        conn.execute(update(Question.__table__).values(match_pending=True))
     assert run_cycle(db, CONFIG, source_ids=[]).suggestions_created == 0
     assert len(suggestions(db)[0].evidence) == 2
+    with db.read() as conn:
+        pending = conn.execute(select(Question.__table__.c.match_pending)).scalars().all()
+    assert pending == [False], "the pass is done once, not every cycle"

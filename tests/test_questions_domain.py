@@ -98,3 +98,27 @@ def test_closed_questions_refuse_changes(sqlite_db) -> None:  # noqa: ANN001
         )
     with pytest.raises(NotFound), sqlite_db.write() as conn:
         domain.resolve_question(conn, qid + 1, ResolveIn(outcome="no"), today=TODAY, actor="r")
+
+
+def test_new_or_requeried_questions_wait_for_a_news_pass(sqlite_db) -> None:  # noqa: ANN001
+    """The next poll cycle matches stored news against a question created or re-queried."""
+    from sqlalchemy import select, update
+
+    from forecasts.schemas import QuestionPatch
+
+    table = domain.questions
+
+    def pending() -> bool:
+        with sqlite_db.read() as conn:
+            return bool(conn.execute(select(table.c.match_pending)).scalar_one())
+
+    with sqlite_db.write() as conn:
+        qid = domain.create_question(conn, spec(), news_query="port", today=TODAY, actor=None)
+    assert pending()
+    with sqlite_db.write() as conn:
+        conn.execute(update(table).values(match_pending=False))
+        domain.update_question(conn, qid, QuestionPatch(tags=["x"]), today=TODAY)
+    assert not pending(), "a change that cannot alter matches needs no pass"
+    with sqlite_db.write() as conn:
+        domain.update_question(conn, qid, QuestionPatch(resolve_by="2026-06-30"), today=TODAY)
+    assert pending()

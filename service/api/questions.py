@@ -17,7 +17,6 @@ from forecasts.schemas import (
     ResolveIn,
 )
 from forecasts.suggestions import supersede_pending
-from resolvers.match import requeue_window
 from resolvers.query import derive_query, parse_query
 from service.api.deps import MAX_ID, DbDep, Limit, Offset
 from service.auth import ForecastScope, ReviewScope
@@ -44,10 +43,7 @@ def create_question(body: QuestionCreate, db: DbDep, who: ForecastScope) -> Ques
         question_id = domain.create_question(
             conn, body, news_query=news_query, today=domain.utc_today(), actor=who.name
         )
-        created = domain.get_question(conn, question_id)
-        # News stored before the question existed is matched against it by the next cycle.
-        requeue_window(conn, created.opened_on, created.resolve_by)
-        return created
+        return domain.get_question(conn, question_id)
 
 
 @router.get("", response_model=QuestionPage)
@@ -109,10 +105,7 @@ def patch_question(
         domain.update_question(
             conn, question_id, body, today=domain.utc_today(), news_query=news_query
         )
-        changed = domain.get_question(conn, question_id)
-        if {"news_query", "opened_on", "resolve_by"} & body.model_fields_set:
-            requeue_window(conn, changed.opened_on, changed.resolve_by)
-        return changed
+        return domain.get_question(conn, question_id)
 
 
 @router.post("/{question_id}/forecasts", status_code=201, response_model=ForecastCreated)
