@@ -19,10 +19,6 @@ from service.settings import get_settings
 
 SEEDS = Path(__file__).parents[1] / "seeds"
 runner = CliRunner()
-pytestmark = pytest.mark.skipif(
-    not (SEEDS / "questions.json").exists() or not (SEEDS / "archive.json").exists(),
-    reason="the seed questions and archive are not there",
-)
 
 
 @pytest.fixture(scope="module")
