@@ -40,7 +40,8 @@ if str(ROOT) not in sys.path:
 import feedparser  # type: ignore[import-untyped]  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from forecasts.models import NewsItem, Question, Source, Suggestion, utcnow  # noqa: E402
+from forecasts.models import utcnow  # noqa: E402
+from forecasts.tables import news_t, questions_t, sources_t, suggestions_t  # noqa: E402
 from resolvers.cycle import run_cycle  # noqa: E402
 from resolvers.items import PollConfig  # noqa: E402
 from resolvers.match import (  # noqa: E402
@@ -52,10 +53,6 @@ from resolvers.match import (  # noqa: E402
 from service.db import Database  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
-questions_t = Question.__table__  # type: ignore[attr-defined]
-sources_t = Source.__table__  # type: ignore[attr-defined]
-news_t = NewsItem.__table__  # type: ignore[attr-defined]
-suggestions_t = Suggestion.__table__  # type: ignore[attr-defined]
 VOCABULARY = 20_000
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 CONSONANTS = "bcdfghjklmnprstvz"

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, exists, func, insert, select, update
 
 from forecasts.errors import InvalidInput, NotFound, QuestionClosed
 from forecasts.estimates import normalise_phrase, probability_of
-from forecasts.models import DataRevision, Forecast, Question, utcnow
+from forecasts.models import utcnow
 from forecasts.schemas import (
     ForecastIn,
     ForecastOut,
@@ -26,10 +26,9 @@ from forecasts.schemas import (
     SourceDocument,
     SourceDocumentOut,
 )
-
-questions = Question.__table__  # type: ignore[attr-defined]
-forecasts = Forecast.__table__  # type: ignore[attr-defined]
-revision = DataRevision.__table__  # type: ignore[attr-defined]
+from forecasts.tables import forecasts_t as forecasts
+from forecasts.tables import questions_t as questions
+from forecasts.tables import revision_t as revision
 
 MAX_PAGE = 1000
 # Built once: constructing a statement costs more than SQLite takes to run it, and the

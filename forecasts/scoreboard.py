@@ -30,11 +30,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from forecasts import calibration, scoring
 from forecasts.errors import InvalidInput, NotFound
-from forecasts.models import Forecast, Question
 from forecasts.scoring import BoolArray, FloatArray, IntArray
-
-questions = Question.__table__  # type: ignore[attr-defined]
-forecasts = Forecast.__table__  # type: ignore[attr-defined]
+from forecasts.tables import forecasts_t as forecasts
+from forecasts.tables import questions_t as questions
 
 MAX_BINS = 100
 # Past this many newly resolved questions a full rebuild is cheaper than an id list.

@@ -15,12 +15,11 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import Connection, case, func, select, update
 
 from forecasts.errors import Conflict, NotFound
-from forecasts.models import Question, Suggestion, utcnow
+from forecasts.models import utcnow
 from forecasts.questions import MAX_PAGE, resolve_question
 from forecasts.schemas import ResolveIn, StrictBody
-
-suggestions = Suggestion.__table__  # type: ignore[attr-defined]
-questions = Question.__table__  # type: ignore[attr-defined]
+from forecasts.tables import questions_t as questions
+from forecasts.tables import suggestions_t as suggestions
 
 DEADLINE_RESOLVER = "deadline"
 NOTE_MAX = 10_000

@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
-from forecasts.models import NewsItem, Question, Source, utcnow
+from forecasts.models import utcnow
+from forecasts.tables import news_t, questions_t, sources_t
 from resolvers.deadline import check_deadlines
 from resolvers.fetch import Fetcher
 from resolvers.ingest import store_items
@@ -38,9 +39,6 @@ from resolvers.sources import SourceSpec, poll_source
 
 log = logging.getLogger(__name__)
 
-sources_t = Source.__table__  # type: ignore[attr-defined]
-questions_t = Question.__table__  # type: ignore[attr-defined]
-news_t = NewsItem.__table__  # type: ignore[attr-defined]
 
 PER_QUESTION_KINDS = frozenset({"gdelt", "guardian"})
 MAX_BACKOFF = timedelta(hours=24)

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from forecasts.models import NewsItem, utcnow
+from forecasts.models import utcnow
+from forecasts.tables import news_t
 from resolvers.items import NewsItemIn, chunks, dedup_key
 
 TITLE_MAX_CHARS = 1000
@@ -192,6 +193,6 @@ def store_items(conn: Connection, source_id: int | None, items: list[NewsItemIn]
 
 @cache
 def _insert_new(dialect: str) -> Any:
-    table = NewsItem.__table__
+    table = news_t
     insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     return insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)

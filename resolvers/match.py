@@ -28,15 +28,12 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from forecasts.derived_query import derive_query
 from forecasts.errors import InvalidInput
-from forecasts.models import EvidenceLink, NewsItem, Question, Suggestion
+from forecasts.news_query import Query, Term, parse_query
+from forecasts.tables import links_t, news_t, questions_t, suggestions_t
+from forecasts.text import Scanned, scan, stem
 from resolvers.items import chunks
-from resolvers.query import Query, Scanned, Term, derive_query, parse_query, scan, stem
-
-questions_t = Question.__table__  # type: ignore[attr-defined]
-suggestions_t = Suggestion.__table__  # type: ignore[attr-defined]
-links_t = EvidenceLink.__table__  # type: ignore[attr-defined]
-news_t = NewsItem.__table__  # type: ignore[attr-defined]
 
 NEWS_RESOLVER = "news-match"
 FIRM, HEDGED, NEGATED = 0, 1, 2

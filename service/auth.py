@@ -13,11 +13,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import insert, select
 
-from forecasts.models import Token
+from forecasts.tables import tokens_t as tokens
 from service.db import Database
 
 SCOPES = ("forecast", "review", "admin")
-tokens = Token.__table__  # type: ignore[attr-defined]
 # Lookups are cached briefly: a revoked token stops working within this many seconds.
 CACHE_SECONDS = 10.0
 

@@ -79,7 +79,7 @@ def backtest(
 ) -> None:
     """Replay the archive day by day from each question's opened_on and print the first day
     each question would have been flagged. Writes nothing to the database."""
-    from forecasts.models import NewsItem, Question
+    from forecasts.tables import news_t, questions_t
     from resolvers.backtest import BUNDLED_ARCHIVE_SOURCE, bundled_archive, replay, seed_questions
     from resolvers.match import MatchItem, item_from_row, question_spec
     from service.cli import open_database
@@ -87,8 +87,6 @@ def backtest(
 
     settings = get_settings()
     db = open_database()
-    questions_t = Question.__table__  # type: ignore[attr-defined]
-    news_t = NewsItem.__table__  # type: ignore[attr-defined]
     with db.read() as conn:
         query = select(questions_t).order_by(questions_t.c.id)
         if question is not None:

@@ -29,7 +29,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, select, text
 
-from forecasts.models import Source, utcnow
+from forecasts.models import utcnow
+from forecasts.tables import sources_t as sources
 from resolvers.cycle import run_cycle
 from service.db import Database
 from service.polling import poll_config
@@ -37,7 +38,6 @@ from service.settings import Settings
 
 log = logging.getLogger("forecasts.scheduler")
 
-sources = Source.__table__  # type: ignore[attr-defined]
 
 # Arbitrary constant naming the scheduler's PostgreSQL advisory lock (the migrations use
 # 7_240_001); advisory locks are per database, so two deployments on one server do not meet.

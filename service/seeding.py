@@ -7,8 +7,8 @@ from importlib import resources
 from typing import Any
 
 from forecasts import questions as domain
+from forecasts.news_query import parse_query
 from forecasts.schemas import QuestionCreate
-from resolvers.query import parse_query
 from service.db import Database
 
 SEED_ACTOR = "seed"

@@ -25,14 +25,13 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from forecasts.errors import Conflict, InvalidInput, NotFound
-from forecasts.models import Source, utcnow
+from forecasts.models import utcnow
 from forecasts.schemas import StrictBody
+from forecasts.tables import sources_t as sources
 from resolvers.fetch import guard_url
 from resolvers.sources import validate_options
 from service.db import Database
 from service.settings import Settings
-
-sources = Source.__table__  # type: ignore[attr-defined]
 
 DEFAULT_SOURCES_FILE = "default_sources.toml"
 # Kinds that fetch a URL over the network, so the private-address guard applies to them

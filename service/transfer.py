@@ -9,13 +9,12 @@ from typing import Any
 
 from sqlalchemy import Date, DateTime, func, insert, select, text
 
-from forecasts.models import Forecast, Question
 from forecasts.questions import bump_revision
+from forecasts.tables import forecasts_t as forecasts
+from forecasts.tables import questions_t as questions
 from service.db import Database
 
 FORMAT = "forecasts-export/1"
-questions = Question.__table__  # type: ignore[attr-defined]
-forecasts = Forecast.__table__  # type: ignore[attr-defined]
 
 
 def _plain(value: Any) -> Any:

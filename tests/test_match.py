@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from forecasts.models import EvidenceLink, Question, Suggestion
+from forecasts.news_query import parse_query
 from forecasts.questions import create_question
 from forecasts.schemas import QuestionCreate
 from resolvers.match import (
@@ -25,7 +26,6 @@ from resolvers.match import (
     question_spec,
     record_hits,
 )
-from resolvers.query import parse_query
 from service.db import Database
 
 SEEDS = Path(__file__).parents[1] / "seeds"

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forecasts.derived_query import derive_query
 from forecasts.errors import InvalidInput
-from resolvers.query import And, Not, Or, Term, derive_query, parse_query
+from forecasts.news_query import And, Not, Or, Term, parse_query
 
 SEEDS = Path(__file__).parents[1] / "seeds"
 

@@ -16,13 +16,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-from forecasts.models import Suggestion
+from forecasts.tables import suggestions_t as suggestions
 from service.auth import create_token
 from service.db import Database
 from tests.conftest import ADMIN
 from tests.test_dashboard import Browser, LiveServer, api, open_browser, start_server
 
-suggestions = Suggestion.__table__  # type: ignore[attr-defined]
 CREATED = datetime(2020, 3, 5, 9, 30, tzinfo=UTC)
 
 KAPPA_NEWS = [

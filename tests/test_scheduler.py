@@ -14,9 +14,11 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from sqlalchemy import func, select, text, update
 
-from forecasts.models import NewsItem, Source, Suggestion
 from forecasts.questions import create_question, utc_today
 from forecasts.schemas import QuestionCreate
+from forecasts.tables import news_t as news_items
+from forecasts.tables import sources_t as sources
+from forecasts.tables import suggestions_t as suggestions
 from service.db import Database
 from service.scheduler import (
     DEADLINE_JOB_ID,
@@ -32,9 +34,6 @@ from service.sourceconfig import SourceCreate, create_source
 from tests import waiting
 from tests.conftest import make_settings
 
-sources = Source.__table__  # type: ignore[attr-defined]
-news_items = NewsItem.__table__  # type: ignore[attr-defined]
-suggestions = Suggestion.__table__  # type: ignore[attr-defined]
 # Jobs in these tests are scheduled an hour out, so none runs while a test looks at them.
 LATER = timedelta(hours=1)
 FAST = {"retry_seconds": 0.05, "first_run_delay": LATER}

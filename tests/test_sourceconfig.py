@@ -8,13 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from forecasts.models import Source
+from forecasts.tables import sources_t as sources
 from service.db import Database
 from service.settings import Settings
 from service.sourceconfig import configured_sources, sync_configured_sources
 from tests.conftest import ADMIN
-
-sources = Source.__table__  # type: ignore[attr-defined]
 
 REAL_FEEDS = {
     "https://feeds.bbci.co.uk/news/world/rss.xml": "rss",

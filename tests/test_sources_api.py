@@ -10,15 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from forecasts.models import Source
+from forecasts.tables import sources_t as sources
 from service import scheduler as scheduler_module
 from service.app import create_app
 from service.auth import create_token
 from service.db import Database
 from service.scheduler import source_job_id
 from tests.conftest import ADMIN, make_settings
-
-sources = Source.__table__  # type: ignore[attr-defined]
 
 FEED = {"name": "Local feed", "kind": "rss", "url": "http://127.0.0.1:8099/feed.xml"}
 ARCHIVE = {"name": "Archive", "kind": "archive", "url": "package:seeds/archive.json"}

@@ -27,10 +27,10 @@ from typing import Any
 import httpx
 
 from forecasts.errors import InvalidInput
+from forecasts.news_query import And, Node, Not, Term, parse_query
 from resolvers.fetch import Fetcher, FetchError
 from resolvers.ingest import ContentError, RawItem, normalise_items
 from resolvers.items import FetchOutcome, PollConfig, QuestionWindow
-from resolvers.query import And, Node, Not, Term, parse_query
 from resolvers.sources import archive, gdelt, guardian, rss
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from forecasts import questions as domain
+from forecasts.derived_query import derive_query
+from forecasts.news_query import parse_query
 from forecasts.schemas import (
     ForecastIn,
     ForecastOut,
@@ -17,7 +19,6 @@ from forecasts.schemas import (
     ResolveIn,
 )
 from forecasts.suggestions import supersede_pending
-from resolvers.query import derive_query, parse_query
 from service.api.deps import MAX_ID, DbDep, Limit, Offset
 from service.auth import ForecastScope, ReviewScope
 

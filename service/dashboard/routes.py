@@ -22,8 +22,8 @@ from sqlalchemy import Connection, func, select
 from forecasts import questions as domain
 from forecasts import scoreboard
 from forecasts.errors import NotFound
-from forecasts.models import Forecast, Question, Suggestion
 from forecasts.schemas import QuestionOut
+from forecasts.tables import forecasts_t, questions_t, suggestions_t
 from service.api.deps import MAX_ID
 
 router = APIRouter(include_in_schema=False)
@@ -32,9 +32,6 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 
-questions_t = Question.__table__  # type: ignore[attr-defined]
-forecasts_t = Forecast.__table__  # type: ignore[attr-defined]
-suggestions_t = Suggestion.__table__  # type: ignore[attr-defined]
 
 ARTICLE_TAG = "almonitor-2015"
 PAGE_SIZE = 25

@@ -1,0 +1,232 @@
+"""Deriving a starting news_query from a question's title: its names (with their usual
+variants) and its most telling content words. Word lists and title heuristics live here."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from forecasts.text import ACRONYM, stem, words
+
+_QUESTION_WORDS = {
+    "will", "would", "is", "are", "was", "were", "does", "do", "did", "can", "could", "should",
+    "has", "have", "had", "who", "what", "when", "where", "which", "why", "how", "whether", "may",
+    "might", "shall",
+}  # fmt: skip
+_STOPWORDS = _QUESTION_WORDS | {
+    "a", "an", "the", "of", "on", "in", "into", "by", "to", "and", "or", "nor", "before", "after",
+    "be", "been", "being", "still", "its", "it", "their", "them", "they", "that", "this", "these",
+    "those", "with", "for", "at", "there", "from", "any", "as", "than", "then", "his", "her",
+    "he", "she", "we", "our", "you", "your", "not", "no", "yes", "ever", "least", "more", "most",
+    "other", "over", "under", "about", "between", "within", "until", "end",
+    "some", "such", "own", "same", "so", "very", "also", "each", "either", "all", "both",
+    "again", "once", "only", "out", "up", "down", "off", "per", "via", "if", "but", "one",
+    "new", "next", "first", "year", "years", "month", "months", "day", "days", "date", "time",
+    "january", "february", "march", "april", "june", "july", "august", "september", "october",
+    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
+    "oct", "nov", "dec", "here", "against", "during", "without", "through",
+    "i", "me", "my", "us",
+}  # fmt: skip
+# Verbs that say little about which event it is.
+_WEAK = {
+    "announce", "announces", "happen", "happens", "occur", "occurs", "take", "takes", "make",
+    "makes", "become", "becomes", "remain", "remains", "get", "gets", "reach", "reaches", "hold",
+    "holds", "keep", "keeps", "say", "says", "go", "goes", "come", "comes", "see", "publicly",
+    "officially", "formal", "formally", "drawn", "set", "sets", "put", "puts", "give", "gives",
+}  # fmt: skip
+# Names with the forms news uses for them: the country, its adjective, its capital's metonym.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "us": ("US", '"United States"', "American"),
+    "usa": ("US", '"United States"', "American"),
+    "united states": ("US", '"United States"', "American"),
+    "america": ("US", '"United States"', "American"),
+    "uk": ("UK", "Britain", "British"),
+    "united kingdom": ("UK", "Britain", "British"),
+    "britain": ("UK", "Britain", "British"),
+    "eu": ("EU", '"European Union"'),
+    "european union": ("EU", '"European Union"'),
+    "un": ("UN", '"United Nations"'),
+    "united nations": ("UN", '"United Nations"'),
+    "nato": ("NATO",),
+    "north korea": ('"North Korea"', '"North Korean"', "Pyongyang"),
+    "south korea": ('"South Korea"', '"South Korean"', "Seoul"),
+    "saudi arabia": ('"Saudi Arabia"', "Saudi"),
+}
+_ADJECTIVES = {
+    "russia": "Russian", "iran": "Iranian", "syria": "Syrian", "china": "Chinese",
+    "israel": "Israeli", "ukraine": "Ukrainian", "turkey": "Turkish", "iraq": "Iraqi",
+    "egypt": "Egyptian", "india": "Indian", "pakistan": "Pakistani", "japan": "Japanese",
+    "germany": "German", "france": "French", "italy": "Italian", "spain": "Spanish",
+    "brazil": "Brazilian", "mexico": "Mexican", "canada": "Canadian", "poland": "Polish",
+    "lebanon": "Lebanese", "jordan": "Jordanian", "afghanistan": "Afghan", "yemen": "Yemeni",
+    "libya": "Libyan", "qatar": "Qatari", "taiwan": "Taiwanese", "venezuela": "Venezuelan",
+    "cuba": "Cuban", "greece": "Greek", "belarus": "Belarusian", "armenia": "Armenian",
+    "azerbaijan": "Azerbaijani", "georgia": "Georgian", "kurdistan": "Kurdish",
+    "palestine": "Palestinian", "ethiopia": "Ethiopian", "nigeria": "Nigerian",
+    "sudan": "Sudanese", "argentina": "Argentine", "australia": "Australian",
+}  # fmt: skip
+_COUNTRY_OF = {adjective.lower(): country.title() for country, adjective in _ADJECTIVES.items()}
+# Words that make a run of capitalised words an institution or place rather than a person.
+_INSTITUTION = {
+    "bank", "reserve", "union", "nations", "states", "kingdom", "republic", "party", "council",
+    "court", "heights", "sea", "strait", "ministry", "army", "force", "forces", "corps",
+    "company", "group", "organisation", "organization", "agency", "fund", "assembly",
+    "congress", "parliament", "senate", "house", "city", "island", "islands", "coast", "gulf",
+    "front", "movement", "committee", "commission", "treaty", "summit", "league", "airlines",
+    "university", "state", "guard", "guards", "east", "west", "north", "south", "central",
+}  # fmt: skip
+_EVENT_NOUNS = {
+    "agreement", "deal", "treaty", "pact", "alliance", "ceasefire", "truce", "election",
+    "referendum", "war", "invasion", "coup", "resignation", "impeachment", "sanctions",
+    "withdrawal", "merger", "acquisition", "default", "recession", "summit", "peace", "strike",
+    "attack", "annexation", "independence", "launch", "ban", "tariff", "tariffs", "clash",
+}  # fmt: skip
+_DATE_LIKE = re.compile(r"^\d{1,4}(?:[-/]\d{1,2}){0,2}$|^\d+(?:st|nd|rd|th)$", re.I)
+_TITLE_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+
+
+def _quote_if_needed(word: str) -> str:
+    # Hyphenated or apostrophe words are phrases to the parser; quoting keeps them readable.
+    return f'"{word}"' if len(words(word)) > 1 or word.upper() in ("OR", "AND") else word
+
+
+def _name_group(run: list[str]) -> tuple[str, ...]:
+    key = " ".join(w.lower() for w in run)
+    if key in _ALIASES:
+        return _ALIASES[key]
+    if len(run) == 1:
+        word = run[0]
+        adjective = _ADJECTIVES.get(word.lower())
+        if adjective:
+            return (word, adjective)
+        country = _COUNTRY_OF.get(word.lower())
+        if country:
+            return (country, word)
+        if "-" in word and word.lower().startswith(("al-", "el-")):
+            # al-Assad is mostly written Assad.
+            return (word.split("-", 1)[1], _quote_if_needed(word))
+        return (_quote_if_needed(word),)
+    phrase = '"' + " ".join(run) + '"'
+    last = run[-1]
+    if len(run) <= 3 and not any(w.lower() in _INSTITUTION for w in run) and len(last) >= 3:
+        # A person's name: news mostly uses the surname alone.
+        return _name_group([last]) + (phrase,)
+    return (phrase,)
+
+
+def _content_rank(word: str) -> int:
+    lower = word.strip('"').lower()
+    rank = 0
+    if lower in _EVENT_NOUNS:
+        rank += 3
+    if lower.endswith(("ment", "tion", "sion", "ship", "ance", "ence", "ity", "ty")):
+        rank += 2
+    if lower.endswith(("al", "ic", "ive", "ous", "ful", "less", "ly")):
+        rank -= 1
+    return rank
+
+
+def _is_name(word: str) -> bool:
+    if word[:1].isupper():
+        return True
+    head, _, rest = word.partition("-")
+    return head.lower() in ("al", "el") and rest[:1].isupper()
+
+
+def _name_groups(run: list[str]) -> list[tuple[str, ...]]:
+    """Split a run of capitalised words at known names: "US Federal Reserve" is the US and
+    "Federal Reserve"; "North Korea" stays one name."""
+    groups: list[tuple[str, ...]] = []
+    rest: list[str] = []
+    j = 0
+    while j < len(run):
+        pair = " ".join(w.lower() for w in run[j : j + 2])
+        known = None
+        if j + 1 < len(run) and pair in _ALIASES:
+            known, j = run[j : j + 2], j + 2
+        elif run[j].lower() in _ALIASES or run[j].lower() in _ADJECTIVES:
+            known, j = run[j : j + 1], j + 1
+        else:
+            rest.append(run[j])
+            j += 1
+            continue
+        if rest:
+            groups.append(_name_group(rest))
+            rest = []
+        groups.append(_name_group(known))
+    if rest:
+        groups.append(_name_group(rest))
+    return groups
+
+
+def _skippable(word: str) -> bool:
+    lower = word.lower()
+    return (
+        lower in _STOPWORDS
+        or lower in _WEAK
+        or bool(_DATE_LIKE.match(word))
+        or len(lower) < 3
+        or not any(c.isalpha() for c in word)
+    )
+
+
+def derive_query(title: str) -> str:
+    """A starting news_query from a title: its names (with their usual variants) and its most
+    telling content words; alternatives the title offers ("X or Y") stay alternatives."""
+    raw = [
+        re.sub(r"['’]s?$", "", w)
+        for w in _TITLE_WORD.findall(ACRONYM.sub(lambda m: m.group(1).replace(".", ""), title))
+    ]
+    names: list[tuple[str, ...]] = []
+    content: list[tuple[int, tuple[str, ...]]] = []  # (title position, group)
+    seen: set[str] = set()
+    last: list[Any] | None = None  # the list the previous group went to
+    join_next = False
+    i = 0
+    while i < len(raw):
+        word = raw[i]
+        if word.lower() == "or":
+            join_next = last is not None
+            i += 1
+            continue
+        if _skippable(word) and not (word.isupper() and word.lower() in _ALIASES):
+            join_next = False
+            i += 1
+            continue
+        if _is_name(word):
+            run = [word]
+            while i + 1 < len(raw) and _is_name(raw[i + 1]) and not _skippable(raw[i + 1]):
+                i += 1
+                run.append(raw[i])
+            target: list[Any] = names
+            groups = _name_groups(run)
+        else:
+            target = content
+            groups = [(_quote_if_needed(word.lower()),)]
+        for group in groups:
+            key = stem(words(group[0])[0]) if words(group[0]) else group[0]
+            if key in seen:
+                continue
+            seen.add(key)
+            if join_next and last is target and target:
+                previous = target.pop()
+                if target is content:
+                    group = previous[1] + group
+                    target.append((previous[0], group))
+                else:
+                    target.append(previous + group)
+            elif target is content:
+                content.append((i, group))
+            else:
+                names.append(group)
+            join_next = False
+        last = target
+        i += 1
+    names = names[:4]
+    slots = max(1, 5 - len(names))
+    best = sorted(content, key=lambda pc: -max(_content_rank(w) for w in pc[1]))[:slots]
+    groups = names + [g for _, g in sorted(best, key=lambda pc: pc[0])]
+    if not groups:
+        fallback = [w for w in raw if any(c.isalnum() for c in w)]
+        return " ".join(_quote_if_needed(w) for w in fallback[:4])
+    return " ".join(g[0] if len(g) == 1 else "(" + " OR ".join(g) + ")" for g in groups)
