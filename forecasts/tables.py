@@ -1,31 +1,28 @@
 """The SQLAlchemy Core tables behind the SQLModel classes, typed once.
 
-Hot paths and list queries work on rows through Core; taking the handles here, with their
-type, keeps every other module free of `Model.__table__` and its type-checker exception.
+Hot paths and list queries work on rows through Core; taking the handles here, from the
+metadata the models registered in (which is typed), keeps every other module free of
+`Model.__table__` and its type-checker exception.
 """
 
 from __future__ import annotations
 
-from typing import cast
-
 from sqlalchemy import Table
+from sqlmodel import SQLModel
 
-from forecasts.models import (
-    DataRevision,
-    EvidenceLink,
-    Forecast,
-    NewsItem,
-    Question,
-    Source,
-    Suggestion,
-    Token,
-)
+from forecasts import models
 
-tokens_t = cast(Table, Token.__table__)
-questions_t = cast(Table, Question.__table__)
-revision_t = cast(Table, DataRevision.__table__)
-forecasts_t = cast(Table, Forecast.__table__)
-sources_t = cast(Table, Source.__table__)
-news_t = cast(Table, NewsItem.__table__)
-suggestions_t = cast(Table, Suggestion.__table__)
-links_t = cast(Table, EvidenceLink.__table__)
+
+def _table(model: type[SQLModel]) -> Table:
+    name = str(model.__tablename__)
+    return SQLModel.metadata.tables[name]
+
+
+tokens_t = _table(models.Token)
+questions_t = _table(models.Question)
+revision_t = _table(models.DataRevision)
+forecasts_t = _table(models.Forecast)
+sources_t = _table(models.Source)
+news_t = _table(models.NewsItem)
+suggestions_t = _table(models.Suggestion)
+links_t = _table(models.EvidenceLink)
