@@ -25,6 +25,8 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI, Request
 
+from forecasts.tables import forecasts_t, questions_t
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-admin-token"
 BODY = {
@@ -133,7 +135,7 @@ def serve_app(port: int, url: str) -> None:
 def prepare_app(url: str, n: int) -> None:
     from sqlalchemy import insert
 
-    from forecasts.models import Forecast, Question, utcnow
+    from forecasts.models import utcnow
     from service.db import Database
 
     db = Database(url)
@@ -159,9 +161,9 @@ def prepare_app(url: str, n: int) -> None:
         for _ in range(n)
     ]
     with db.write() as conn:
-        conn.execute(insert(Question.__table__), rows)
+        conn.execute(insert(questions_t), rows)
         conn.execute(
-            insert(Forecast.__table__),
+            insert(forecasts_t),
             [
                 dict(
                     question_id=i + 1,

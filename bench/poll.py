@@ -44,12 +44,8 @@ from forecasts.models import utcnow  # noqa: E402
 from forecasts.tables import news_t, questions_t, sources_t, suggestions_t  # noqa: E402
 from resolvers.cycle import run_cycle  # noqa: E402
 from resolvers.items import PollConfig  # noqa: E402
-from resolvers.match import (  # noqa: E402
-    AnalysedItem,
-    MatchIndex,
-    item_from_row,
-    load_open_questions,
-)
+from resolvers.match import AnalysedItem, MatchIndex  # noqa: E402
+from resolvers.news_store import item_from_row, load_open_questions  # noqa: E402
 from service.db import Database  # noqa: E402
 from service.settings import Settings  # noqa: E402
 

@@ -33,6 +33,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from forecasts import calibration, scoreboard, scoring  # noqa: E402
 from forecasts.scoreboard import relative_brier  # noqa: E402
+from service import scoreboard_store  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.db import Database  # noqa: E402
 from service.settings import Settings  # noqa: E402
@@ -232,10 +233,11 @@ def resolve_one_more(db: Database) -> None:
         resolution_criteria="It does.",
         resolve_by=date(2020, 6, 1),
         opened_on=date(2020, 1, 1),
+        news_query="bench",
     )
     today = domain.utc_today()
     with db.write() as conn:
-        qid = domain.create_question(conn, spec, news_query="bench", today=today, actor="bench")
+        qid = domain.create_question(conn, spec, today=today, actor="bench")
         domain.add_forecast(
             conn,
             qid,
@@ -269,7 +271,7 @@ def run_size(n: int, workdir: Path, repeat: int) -> dict[str, Any]:
 
         def cold(path: str, **params: Any) -> Callable[[], Any]:
             def run() -> Any:
-                scoreboard.clear_cache()
+                scoreboard_store.clear_cache()
                 return get(path, **params)
 
             return run
@@ -290,7 +292,9 @@ def run_size(n: int, workdir: Path, repeat: int) -> dict[str, Any]:
             times["page warm"], _ = best_of(repeat, lambda: get("/"))
     # Where a cold request's time goes: fetching rows into arrays, then the figures.
     with db.read() as conn:
-        times["  of which fetch"], board = best_of(repeat, lambda: scoreboard.build_board(conn))
+        times["  of which fetch"], board = best_of(
+            repeat, lambda: scoreboard_store.build_board(conn)
+        )
         keep = np.ones(board.size, dtype=bool)
         times["  of which figures"], _ = best_of(
             repeat, lambda: scoreboard.scores_of(board, keep, bins=BINS)

@@ -6,6 +6,7 @@ computed as k = min(floor(p · bins), bins − 1) in float64; empty bins are lef
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,3 +144,17 @@ def murphy_decomposition(probability: ArrayLike, outcome: ArrayLike, bins: int) 
         resolution=float(np.sum(totals.count * np.square(rate - base)) / n_total),
         uncertainty=base * (1.0 - base),
     )
+
+
+def resolver_reliability(
+    reviewed: Iterable[tuple[float, bool]], bins: int = 10
+) -> list[CalibrationBin]:
+    """A resolver's track record: reliability bins of its reviewed suggestions, from
+    (confidence, accepted?) pairs; a bin's observed_rate is the share accepted, with its
+    95 % Wilson interval. No pairs: no bins. (A suggestion at 0.8 should be accepted about
+    80 % of the time: this is how anyone can check.)"""
+    pairs = [(float(c), 1.0 if accepted else 0.0) for c, accepted in reviewed]
+    if not pairs:
+        return []
+    confidence, accepted = zip(*pairs, strict=True)
+    return calibration_bins(list(confidence), list(accepted), bins)

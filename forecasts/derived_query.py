@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from forecasts.event import actor_called, frame_named, read_event
+from forecasts.lexicon import synonyms
 from forecasts.text import ACRONYM, stem, words
 
 _QUESTION_WORDS = {
@@ -73,6 +75,7 @@ _INSTITUTION = {
     "company", "group", "organisation", "organization", "agency", "fund", "assembly",
     "congress", "parliament", "senate", "house", "city", "island", "islands", "coast", "gulf",
     "front", "movement", "committee", "commission", "treaty", "summit", "league", "airlines",
+    "agreement", "accord", "deal", "protocol", "convention", "act", "pact", "plan",
     "university", "state", "guard", "guards", "east", "west", "north", "south", "central",
 }  # fmt: skip
 _EVENT_NOUNS = {
@@ -85,8 +88,70 @@ _DATE_LIKE = re.compile(r"^\d{1,4}(?:[-/]\d{1,2}){0,2}$|^\d+(?:st|nd|rd|th)$", r
 _TITLE_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 
+# Paraphrases news uses for a title's words, beyond WordNet's synsets (this project's own):
+# "warplane" is mostly "jet" in headlines, "retake" stands for "recapture".
+_PARAPHRASES: dict[str, tuple[str, ...]] = {
+    "warplane": ("jet", "fighter jet", "aircraft"),
+    "jet": ("warplane", "aircraft"),
+    "recapture": ("retake", "regain", "liberate", "take back"),
+    "retake": ("recapture", "regain", "liberate"),
+    "withdraw": ("pull out", "quit", "leave", "exit"),
+    "quit": ("withdraw", "pull out", "leave"),
+    "shoot down": ("down", "bring down"),
+    "resign": ("step down", "quit"),
+    "step down": ("resign", "quit"),
+    "leave office": ("resign", "step down", "quit"),
+    "raise": ("hike", "increase", "lift"),
+    "hike": ("raise", "increase"),
+    "cut": ("lower", "reduce"),
+    "lower": ("cut", "reduce"),
+    "launch": ("lift off", "blast off"),
+    "complete": ("close", "finalise", "finalize"),
+    "agreement": ("deal", "accord", "pact"),
+    "deal": ("agreement", "accord"),
+    "treaty": ("pact", "accord"),
+    "approve": ("authorise", "authorize", "clear"),
+    "ban": ("prohibit", "outlaw"),
+    "capture": ("seize", "take control"),
+    "invade": ("invasion",),
+    "acquisition": ("takeover", "purchase"),
+    "ceasefire": ("truce",),
+    "sanctions": ("sanction",),
+}
+MAX_ALTERNATIVES = 4
+
+
+def _alternatives(word: str) -> tuple[str, ...]:
+    """The word and what news says for it: the project's paraphrases, then WordNet's
+    synonyms (single words and two-word phrases), at most MAX_ALTERNATIVES more."""
+    lower = word.lower()
+    found = list(_PARAPHRASES.get(lower, ()))
+    found += sorted(w for w in synonyms(lower) if len(w.split()) <= 2 and w not in found)
+    own = stem(lower)
+    kept = [w for w in dict.fromkeys(found) if stem(w) != own and w != lower]
+    return (lower, *kept[:MAX_ALTERNATIVES])
+
+
+def _predicate_group(title: str) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    """The title's act as a group of alternatives, and the lemmas it covers in the title."""
+    event = read_event(title)
+    if event is None or event.source != "title":
+        return None
+    written = event.predicate.lower()
+    group = _alternatives(written)
+    if len(group) == 1:
+        # No paraphrase known: the frame's own first words stand in.
+        frame = frame_named(event.frame.name)
+        extra = [" ".join(p) for p in frame.ordered if " ".join(p) != stem(written)]
+        group = (written, *extra[: MAX_ALTERNATIVES - 1])
+    covered = frozenset(stem(w) for w in words(written))
+    return tuple(_quote_if_needed(w) for w in group), covered
+
+
 def _quote_if_needed(word: str) -> str:
     # Hyphenated or apostrophe words are phrases to the parser; quoting keeps them readable.
+    if word.startswith('"'):
+        return word
     return f'"{word}"' if len(words(word)) > 1 or word.upper() in ("OR", "AND") else word
 
 
@@ -94,6 +159,15 @@ def _name_group(run: list[str]) -> tuple[str, ...]:
     key = " ".join(w.lower() for w in run)
     if key in _ALIASES:
         return _ALIASES[key]
+    actor = actor_called(" ".join(run))
+    if actor is not None and actor.kind != "country":
+        # "the Fed", "the Federal Reserve" and "FOMC" are one actor (forecasts.event).
+        written = " ".join(run)
+        distinct = {a.lower(): a for a in reversed(actor.written) if a.lower() != written.lower()}
+        alternatives = list(dict.fromkeys(distinct[a.lower()] for a in actor.written
+                                          if a.lower() in distinct))  # fmt: skip
+        others = [a for a in alternatives if " " not in a] + [a for a in alternatives if " " in a]
+        return tuple(_quote_if_needed(a) for a in (written, *others[:2]))
     if len(run) == 1:
         word = run[0]
         adjective = _ADJECTIVES.get(word.lower())
@@ -136,6 +210,8 @@ def _is_name(word: str) -> bool:
 def _name_groups(run: list[str]) -> list[tuple[str, ...]]:
     """Split a run of capitalised words at known names: "US Federal Reserve" is the US and
     "Federal Reserve"; "North Korea" stays one name."""
+    if len(run) > 1 and actor_called(" ".join(run)) is not None:
+        return [_name_group(run)]
     groups: list[tuple[str, ...]] = []
     rest: list[str] = []
     j = 0
@@ -180,6 +256,9 @@ def derive_query(title: str) -> str:
     names: list[tuple[str, ...]] = []
     content: list[tuple[int, tuple[str, ...]]] = []  # (title position, group)
     seen: set[str] = set()
+    act = _predicate_group(title)
+    act_group = act[0] if act else None
+    status_quo = act is None and re.search(r"\bstill\b", title, re.I) is not None
     last: list[Any] | None = None  # the list the previous group went to
     join_next = False
     i = 0
@@ -195,14 +274,37 @@ def derive_query(title: str) -> str:
             continue
         if _is_name(word):
             run = [word]
-            while i + 1 < len(raw) and _is_name(raw[i + 1]) and not _skippable(raw[i + 1]):
-                i += 1
-                run.append(raw[i])
+            while i + 1 < len(raw):
+                if _is_name(raw[i + 1]) and not _skippable(raw[i + 1]):
+                    i += 1
+                    run.append(raw[i])
+                elif (
+                    raw[i + 1] == "of"
+                    and i + 2 < len(raw)
+                    and _is_name(raw[i + 2])
+                    and actor_called(" ".join([*run, "of", raw[i + 2]])) is not None
+                ):
+                    # "Bank of Japan" is one name.
+                    run += ["of", raw[i + 2]]
+                    i += 2
+                else:
+                    break
             target: list[Any] = names
             groups = _name_groups(run)
+        elif act is not None and stem(word.lower()) in act[1]:
+            if act_group is not None and act_group not in [g for _, g in content]:
+                content.append((i, act_group))
+                seen.update(act[1])
+            last, join_next = content, False
+            i += 1
+            continue
         else:
             target = content
-            groups = [(_quote_if_needed(word.lower()),)]
+            groups = [
+                tuple(_quote_if_needed(w) for w in _alternatives(word))
+                if word.lower() in _PARAPHRASES or synonyms(word.lower())
+                else (_quote_if_needed(word.lower()),)
+            ]
         for group in groups:
             key = stem(words(group[0])[0]) if words(group[0]) else group[0]
             if key in seen:
@@ -223,8 +325,18 @@ def derive_query(title: str) -> str:
         last = target
         i += 1
     names = names[:4]
+    if status_quo:
+        # "Will X still be president?" asks whether the change happens: the query looks for
+        # its news (API.md: default_outcome "yes", the query describes the change).
+        leaving = frame_named("leave office").ordered[:MAX_ALTERNATIVES]
+        act_group = tuple(_quote_if_needed(" ".join(p)) for p in leaving)
+        content = [(len(raw), act_group)] + [
+            (pos, g) for pos, g in content if g[0].strip('"').lower() not in ("president",)
+        ]
     slots = max(1, 5 - len(names))
-    best = sorted(content, key=lambda pc: -max(_content_rank(w) for w in pc[1]))[:slots]
+    best = sorted(
+        content, key=lambda pc: -(9 if pc[1] == act_group else max(_content_rank(w) for w in pc[1]))
+    )[:slots]
     groups = names + [g for _, g in sorted(best, key=lambda pc: pc[0])]
     if not groups:
         fallback = [w for w in raw if any(c.isalnum() for c in w)]

@@ -30,3 +30,7 @@ class InvalidInput(DomainError):
 
 class UnknownEstimate(InvalidInput):
     """A verbal estimate that the estimate table does not hold."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (403): another's question, another's name."""

@@ -24,6 +24,8 @@ class Token(SQLModel, table=True):
     digest: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     revoked: bool = Field(default=False)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 class Question(SQLModel, table=True):
@@ -90,7 +92,10 @@ class Forecast(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     question_id: int = Field(foreign_key="questions.id", ondelete="CASCADE")
+    # As first spelled by whoever recorded this forecaster first (see forecasts.identity).
     forecaster: str = Field(max_length=200, index=True)
+    # The identity: case-folded, spaces collapsed; "ann" and " Ann " are one forecaster.
+    forecaster_key: str = Field(default="", max_length=200, index=True)
     probability: float
     estimate: str | None = Field(default=None, max_length=100)
     made_on: date
@@ -133,8 +138,12 @@ class NewsItem(SQLModel, table=True):
     title: str
     summary: str = Field(default="")
     link: str = Field(default="")
-    published_at: datetime = Field(index=True)
+    # None when the source gave no usable date (migration 0005): never "now".
+    published_at: datetime | None = Field(default=None, index=True)
     fetched_at: datetime = Field(default_factory=utcnow)
+    # Stored from its source's first poll: undated, such an item may be years old and is
+    # never evidence; an undated item first seen later counts as reported when first seen.
+    first_poll: bool = Field(default=False)
     # False until a cycle has matched it against open questions; a cycle that dies leaves
     # the flag unset so the next one picks the item up.
     matched: bool = Field(default=False, index=True)
@@ -189,3 +198,107 @@ class EvidenceLink(SQLModel, table=True):
     item_key: str = Field(max_length=64)
     score: float = Field(default=0.0)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change to the record, appended in the transaction that made it. Rows are never
+    updated or deleted: triggers on both databases refuse it (migration 0003)."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=40, index=True)
+    object: str = Field(max_length=20)
+    object_id: int | None = None
+    # The question the change concerns, for its history (no foreign key: the record
+    # outlives what it describes).
+    question_id: int | None = Field(default=None, index=True)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class Draft(SQLModel, table=True):
+    """A text, pasted or fetched from a URL, whose claims are proposed as questions."""
+
+    __tablename__ = "drafts"
+    id: int | None = Field(default=None, primary_key=True)
+    text: str
+    source_title: str | None = None
+    source_url: str | None = None
+    source_publisher: str | None = None
+    source_author: str | None = None
+    source_published_on: date | None = None
+    created_by: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DraftClaim(SQLModel, table=True):
+    """One claim found in a draft, proposed as a question until accepted or dismissed."""
+
+    __tablename__ = "draft_claims"
+    __table_args__ = (UniqueConstraint("draft_id", "position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="drafts.id", ondelete="CASCADE", index=True)
+    position: int  # the claim's index in its draft, from 0
+    sentence: str
+    start_offset: int  # [start_offset, end_offset) of the sentence in the draft's text
+    end_offset: int
+    hedge: str | None = None
+    estimate: str | None = Field(default=None, max_length=100)
+    probability: float | None = None
+    status: str = Field(default="proposed", max_length=10)  # proposed accepted dismissed
+    question_id: int | None = Field(default=None, foreign_key="questions.id", ondelete="SET NULL")
+    # The proposed question: title, resolution_criteria, resolve_by, news_query, default_outcome.
+    proposed: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = None
+
+
+class Webhook(SQLModel, table=True):
+    """A URL told about events (API.md "Notifications"). The secret signs each delivery, so it
+    is kept as given (a digest could not sign); it is never shown again."""
+
+    __tablename__ = "webhooks"
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secret: str = Field(max_length=500)
+    created_by: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one webhook: its body as signed, sent until delivered or out of attempts."""
+
+    __tablename__ = "webhook_deliveries"
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhooks.id", ondelete="CASCADE", index=True)
+    delivery_id: str = Field(max_length=40, unique=True)
+    event: str = Field(max_length=40)
+    body: str
+    state: str = Field(default="pending", max_length=10, index=True)  # pending sending done failed
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """One attempt at a delivery: the answer's status code, or the error."""
+
+    __tablename__ = "webhook_attempts"
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhooks.id", ondelete="CASCADE", index=True)
+    delivery_id: str = Field(max_length=40, index=True)
+    event: str = Field(max_length=40)
+    attempt: int
+    status_code: int | None = None
+    error: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class NotifyCursor(SQLModel, table=True):
+    """How far the notification dispatcher has read a table (audit_log, suggestions): rows
+    with a larger id are news it has not yet turned into deliveries."""
+
+    __tablename__ = "notify_cursors"
+    name: str = Field(primary_key=True, max_length=40)
+    last_id: int = 0

@@ -1,9 +1,9 @@
 """The news_query language: parsing into an AST and evaluating it on analysed text (pure).
 
 Syntax (API.md): words and "quoted phrases" are ANDed; `OR` between two terms; parentheses
-group; a leading `-` excludes. `OR` binds tighter than the implicit AND, so `a b OR c` means
-`a AND (b OR c)`. Matching is case-insensitive, on word boundaries, with the stems of
-forecasts.text.
+group; a leading `-` excludes; parentheses and `-` nest at most MAX_NESTING levels deep.
+`OR` binds tighter than the implicit AND, so `a b OR c` means `a AND (b OR c)`. Matching is
+case-insensitive, on word boundaries, with the stems of forecasts.text.
 """
 
 from __future__ import annotations
@@ -281,10 +281,24 @@ def _lex(text: str) -> list[_Lexeme]:
     return out
 
 
+# Parentheses and '-' signs open a level each; deeper nesting is refused before the parser's
+# recursion (and every recursive walk of the tree after it) could exhaust the stack.
+MAX_NESTING = 32
+
+
 class _Parser:
     def __init__(self, lexemes: list[_Lexeme]) -> None:
         self.lexemes = lexemes
         self.i = 0
+        self.depth = 0
+
+    def nest(self, lexeme: _Lexeme) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _fail(
+                f"'{lexeme.text}' at position {lexeme.pos} nests deeper than {MAX_NESTING} "
+                "levels of parentheses and '-' signs"
+            )
 
     def peek(self) -> _Lexeme | None:
         return self.lexemes[self.i] if self.i < len(self.lexemes) else None
@@ -341,17 +355,22 @@ class _Parser:
             self.take()
             if self.peek() is None:
                 raise _fail(f"'-' at position {lexeme.pos} must be followed by a term")
-            return Not(self.unary())
+            self.nest(lexeme)
+            node = Not(self.unary())
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
         lexeme = self.take()
         if lexeme.kind == "lparen":
+            self.nest(lexeme)
             inner = self.conj(top=False)
             close = self.peek()
             if close is None or close.kind != "rparen":
                 raise _fail(f"the '(' at position {lexeme.pos} is never closed")
             self.take()
+            self.depth -= 1
             return inner
         if lexeme.kind == "phrase":
             body = lexeme.text[1:-1].strip()

@@ -1,36 +1,43 @@
-"""Rules for creating, changing, forecasting on and resolving questions.
+"""The question's life: create, update, forecast, resolve, annul and reopen.
 
-Every function takes an open SQLAlchemy connection inside the caller's transaction and
-either does all of its writes or raises a domain error before the first one.
+Every way in (the API, the CLI, seeding, the JSON import) calls these functions, so each rule
+has one owner: a news_query is validated (or derived from the title) here; deciding a
+question supersedes its other pending suggestions in the same transaction, so nothing can
+leave orphaned pending suggestions behind, and reopening it puts them back; a forecast is
+filed under its forecaster's identity; only a question's creator or an admin changes or
+annuls it; and every change appends its audit row in the same transaction. Every function
+takes an open SQLAlchemy connection inside the caller's transaction and either does all of
+its writes or raises a domain error before the first one. `actor` is the Principal acting,
+or a bare name for a trusted local caller (see forecasts.identity.acting).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
-from forecasts.errors import InvalidInput, NotFound, QuestionClosed
+from forecasts import audit
+from forecasts.derived_query import derive_query
+from forecasts.errors import Conflict, Forbidden, InvalidInput, NotFound, QuestionClosed
 from forecasts.estimates import normalise_phrase, probability_of
+from forecasts.identity import Principal, acting, display_name, forecaster_key, same_identity
 from forecasts.models import utcnow
+from forecasts.news_query import parse_query
 from forecasts.schemas import (
     ForecastIn,
-    ForecastOut,
     QuestionCreate,
-    QuestionOut,
     QuestionPatch,
     ResolveIn,
     SourceDocument,
-    SourceDocumentOut,
 )
 from forecasts.tables import forecasts_t as forecasts
 from forecasts.tables import questions_t as questions
 from forecasts.tables import revision_t as revision
+from forecasts.tables import suggestions_t as suggestions
 
-MAX_PAGE = 1000
 # Built once: constructing a statement costs more than SQLite takes to run it, and the
 # create path is the service's hottest write.
 INSERT_QUESTION = insert(questions).returning(questions.c.id)
@@ -43,12 +50,12 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-def _tag_index(tags: Sequence[str]) -> str:
+def tag_index(tags: Sequence[str]) -> str:
     # Tags are also kept as '|a|b|' so a tag filter is one portable LIKE on both databases.
     return "|" + "|".join(tags) + "|" if tags else ""
 
 
-def _dedupe(tags: Sequence[str]) -> list[str]:
+def unique_tags(tags: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
@@ -75,16 +82,52 @@ def _source_columns(source: SourceDocument | None) -> dict[str, Any]:
     }
 
 
+# The fields a question's audit rows show (the derived tag index and matching flag are the
+# service's bookkeeping, not the record).
+AUDITED_FIELDS = tuple(
+    c.name for c in questions.columns if c.name not in ("tag_index", "match_pending")
+)
+RESOLUTION_FIELDS = (
+    "status",
+    "outcome",
+    "resolved_on",
+    "resolution_note",
+    "evidence_urls",
+    "resolved_by",
+)
+
+
+def _fields(row: Any, names: Sequence[str] = AUDITED_FIELDS) -> dict[str, Any]:
+    mapping = row._mapping if hasattr(row, "_mapping") else row
+    return {name: mapping[name] for name in names if name in mapping}
+
+
+def _forecaster(conn: Connection, given: str | None, who: Principal) -> tuple[str, str]:
+    """The forecaster's display name and identity key. A forecast without a name is the
+    actor's own; one under another name needs the `record` scope."""
+    name = given if given is not None and given.strip() else who.name
+    if not same_identity(name, who.name) and not who.allows("record"):
+        raise Forbidden(
+            f"token '{who.name}' lacks the 'record' scope, which a forecast under another "
+            f"name ('{name}') needs; leave 'forecaster' out to forecast as '{who.name}'",
+            field="forecaster",
+        )
+    return display_name(conn, name), forecaster_key(name)
+
+
 def forecast_values(
+    conn: Connection,
     spec: ForecastIn,
     *,
     question_id: int,
     made_on_default: date,
     resolve_by: date,
     today: date,
-    actor: str | None,
+    actor: str | Principal | None,
 ) -> dict[str, Any]:
-    """The row for a new forecast, after checking its number and its day."""
+    """The row for a new forecast, after checking who files it, its number and its day."""
+    who = acting(actor)
+    forecaster, key = _forecaster(conn, spec.forecaster, who)
     estimate = None
     if spec.estimate is not None:
         estimate = normalise_phrase(spec.estimate)
@@ -105,95 +148,148 @@ def forecast_values(
         )
     return {
         "question_id": question_id,
-        "forecaster": spec.forecaster,
+        "forecaster": forecaster,
+        "forecaster_key": key,
         "probability": float(probability),
         "estimate": estimate,
         "made_on": made_on,
         "rationale": spec.rationale,
-        "created_by": actor,
+        "created_by": who.name,
         "created_at": utcnow(),
     }
+
+
+def news_query_for(given: str | None, title: str) -> str:
+    """The query a question is matched with: the one given (validated), else one derived
+    from its title."""
+    if given:
+        parse_query(given)
+        return given
+    return derive_query(title)
 
 
 def create_question(
     conn: Connection,
     spec: QuestionCreate,
     *,
-    news_query: str,
     today: date,
-    actor: str | None,
+    actor: str | Principal | None,
     seed_key: str | None = None,
 ) -> int:
-    """Store a question (and its first forecast, if any); returns its id."""
+    """Store a question (and its first forecast, if any); returns its id. Its news_query is
+    the one given, validated, or one derived from the title."""
+    who = acting(actor)
+    news_query = news_query_for(spec.news_query, spec.title)
     opened_on = spec.opened_on or today
     _check_window(opened_on, spec.resolve_by, today)
-    tags = _dedupe(spec.tags)
+    tags = unique_tags(spec.tags)
     now = utcnow()
     first_forecast = None
     if spec.forecast is not None:
         # Validate the forecast before the question is written, so nothing half-lands.
         first_forecast = forecast_values(
+            conn,
             spec.forecast,
             question_id=0,
             made_on_default=opened_on,
             resolve_by=spec.resolve_by,
             today=today,
-            actor=actor,
+            actor=who,
         )
-    question_id = conn.execute(
-        INSERT_QUESTION,
-        dict(
-            seed_key=seed_key,
-            title=spec.title,
-            resolution_criteria=spec.resolution_criteria,
-            opened_on=opened_on,
-            resolve_by=spec.resolve_by,
-            tags=tags,
-            tag_index=_tag_index(tags),
-            news_query=news_query,
-            match_pending=True,
-            default_outcome=spec.default_outcome,
-            status="open",
-            evidence_urls=[],
-            created_by=actor,
-            created_at=now,
-            updated_at=now,
-            **_source_columns(spec.source),
-        ),
-    ).scalar_one()
+    values = dict(
+        seed_key=seed_key,
+        title=spec.title,
+        resolution_criteria=spec.resolution_criteria,
+        opened_on=opened_on,
+        resolve_by=spec.resolve_by,
+        tags=tags,
+        tag_index=tag_index(tags),
+        news_query=news_query,
+        match_pending=True,
+        default_outcome=spec.default_outcome,
+        status="open",
+        evidence_urls=[],
+        created_by=who.name,
+        created_at=now,
+        updated_at=now,
+        **_source_columns(spec.source),
+    )
+    question_id: int = conn.execute(INSERT_QUESTION, values).scalar_one()
+    audit.record(
+        conn,
+        actor=who.name,
+        action="question.create",
+        object_id=question_id,
+        question_id=question_id,
+        after=_fields({**values, "id": question_id}),
+    )
     if first_forecast is not None:
         first_forecast["question_id"] = question_id
-        conn.execute(INSERT_FORECAST, first_forecast)
+        _insert_forecast(conn, first_forecast, who)
     bump_revision(conn)
     return int(question_id)
 
 
-def _open_question_row(conn: Connection, question_id: int) -> Any:
+def _insert_forecast(conn: Connection, values: dict[str, Any], who: Principal) -> int:
+    forecast_id = int(conn.execute(INSERT_FORECAST, values).scalar_one())
+    audit.record(
+        conn,
+        actor=who.name,
+        action="forecast.create",
+        object_id=forecast_id,
+        question_id=values["question_id"],
+        after={**values, "id": forecast_id},
+    )
+    return forecast_id
+
+
+def _question_row(conn: Connection, question_id: int) -> Any:
     row = conn.execute(select(questions).where(questions.c.id == question_id)).first()
     if row is None:
         raise NotFound(f"question {question_id} not found")
+    return row
+
+
+def _open_question_row(conn: Connection, question_id: int) -> Any:
+    row = _question_row(conn, question_id)
     if row.status != "open":
         raise QuestionClosed(f"question {question_id} is {row.status}; it takes no more changes")
     return row
 
 
+def _check_owner(row: Any, who: Principal, doing: str) -> None:
+    if who.allows("admin") or same_identity(row.created_by, who.name):
+        return
+    raise Forbidden(
+        f"question {row.id} was created by '{row.created_by}': only its creator or an admin "
+        f"token may {doing} it (this token is '{who.name}')"
+    )
+
+
 def add_forecast(
-    conn: Connection, question_id: int, spec: ForecastIn, *, today: date, actor: str | None
+    conn: Connection,
+    question_id: int,
+    spec: ForecastIn,
+    *,
+    today: date,
+    actor: str | Principal | None,
 ) -> int:
     """Add a forecast to an open question (also after resolve_by, backdated)."""
+    who = acting(actor)
     row = _open_question_row(conn, question_id)
     values = forecast_values(
+        conn,
         spec,
         question_id=question_id,
         made_on_default=today,
         resolve_by=row.resolve_by,
         today=today,
-        actor=actor,
+        actor=who,
     )
-    forecast_id = conn.execute(INSERT_FORECAST, values)
+    forecast_id = _insert_forecast(conn, values, who)
     conn.execute(update(questions).where(questions.c.id == question_id).values(updated_at=utcnow()))
     bump_revision(conn)
-    return int(forecast_id.scalar_one())
+    return forecast_id
 
 
 def update_question(
@@ -202,11 +298,21 @@ def update_question(
     patch: QuestionPatch,
     *,
     today: date,
-    news_query: str | None = None,
+    actor: str | Principal | None = None,
 ) -> None:
-    """Change an open question's fields; the window is checked as a whole."""
-    row = _open_question_row(conn, question_id)
+    """Change an open question's fields; the window is checked as a whole. A news_query
+    given is validated; an emptied one is derived again from the (possibly new) title."""
     given = patch.model_fields_set
+    news_query = None
+    if "news_query" in given and patch.news_query:
+        # Checked before the row is read, so a bad query is a 422 even on a closed question,
+        # as the API always answered.
+        news_query = news_query_for(patch.news_query, "")
+    who = acting(actor)
+    row = _open_question_row(conn, question_id)
+    _check_owner(row, who, "change")
+    if "news_query" in given and not patch.news_query:
+        news_query = derive_query(patch.title or row.title)
     for required in ("title", "resolution_criteria", "resolve_by", "opened_on", "default_outcome"):
         if required in given and getattr(patch, required) is None:
             raise InvalidInput(f"{required} cannot be null", field=required)
@@ -219,9 +325,9 @@ def update_question(
         if name in given:
             values[name] = getattr(patch, name)
     if "tags" in given:
-        tags = _dedupe(patch.tags or [])
+        tags = unique_tags(patch.tags or [])
         values["tags"] = tags
-        values["tag_index"] = _tag_index(tags)
+        values["tag_index"] = tag_index(tags)
     if news_query is not None:
         values["news_query"] = news_query
     if news_query is not None or {"opened_on", "resolve_by"} & given:
@@ -230,16 +336,33 @@ def update_question(
     if "source" in given:
         values.update(_source_columns(patch.source))
     conn.execute(update(questions).where(questions.c.id == question_id).values(**values))
+    changed = [n for n in values if n in AUDITED_FIELDS and n != "updated_at"]
+    audit.record(
+        conn,
+        actor=who.name,
+        action="question.patch",
+        object_id=question_id,
+        question_id=question_id,
+        before=_fields(row, changed),
+        after={n: values[n] for n in changed},
+    )
     bump_revision(conn)
 
 
 def resolve_question(
-    conn: Connection, question_id: int, spec: ResolveIn, *, today: date, actor: str | None
+    conn: Connection,
+    question_id: int,
+    spec: ResolveIn,
+    *,
+    today: date,
+    actor: str | Principal | None,
+    supersede_note: str = "superseded: the question was resolved",
 ) -> None:
-    """Resolve (yes/no) or annul an open question, recording who did it."""
-    row = conn.execute(select(questions).where(questions.c.id == question_id)).first()
-    if row is None:
-        raise NotFound(f"question {question_id} not found")
+    """Resolve (yes/no) or annul an open question, recording who did it; its pending
+    suggestions are superseded in the same transaction (they are moot once it is decided).
+    Annulling is for the question's creator or an admin."""
+    who = acting(actor)
+    row = _question_row(conn, question_id)
     if row.status != "open":
         raise QuestionClosed(f"question {question_id} is already {row.status}")
     resolved_on = spec.resolved_on or today
@@ -253,173 +376,108 @@ def resolve_question(
             f"resolved_on {resolved_on} is before opened_on {row.opened_on}", field="resolved_on"
         )
     annulled = spec.outcome == "annulled"
+    if annulled:
+        _check_owner(row, who, "annul")
+    decided = {
+        "status": "annulled" if annulled else "resolved",
+        "outcome": None if annulled else spec.outcome,
+        "resolved_on": resolved_on,
+        "resolution_note": spec.note,
+        "evidence_urls": list(spec.evidence_urls),
+        "resolved_by": who.name,
+    }
     # Guarded on status so two reviewers racing cannot both resolve it.
     result = conn.execute(
         update(questions)
         .where(questions.c.id == question_id, questions.c.status == "open")
-        .values(
-            status="annulled" if annulled else "resolved",
-            outcome=None if annulled else spec.outcome,
-            resolved_on=resolved_on,
-            resolution_note=spec.note,
-            evidence_urls=list(spec.evidence_urls),
-            resolved_by=actor,
-            updated_at=utcnow(),
-        )
+        .values(**decided, updated_at=utcnow())
     )
     if result.rowcount != 1:
         raise QuestionClosed(f"question {question_id} was resolved meanwhile")
+    _supersede_pending(conn, question_id, actor=who.name, note=supersede_note)
+    audit.record(
+        conn,
+        actor=who.name,
+        action="question.annul" if annulled else "question.resolve",
+        object_id=question_id,
+        question_id=question_id,
+        before=_fields(row, RESOLUTION_FIELDS),
+        after=decided,
+    )
     bump_revision(conn)
 
 
-def _as_utc(instant: datetime) -> datetime:
-    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant
-
-
-def _question_out(row: Any, forecast_rows: Sequence[Any]) -> QuestionOut:
-    """Shape a stored row. The row was validated on the way in, so the models are built
-    without validating again (model_construct): listing pages spend most of their time here.
-    """
-    has_source = any(
-        getattr(row, name) is not None
-        for name in (
-            "source_title",
-            "source_url",
-            "source_publisher",
-            "source_author",
-            "source_published_on",
-            "source_note",
-        )
-    )
-    source = (
-        SourceDocumentOut.model_construct(
-            title=row.source_title,
-            url=row.source_url,
-            publisher=row.source_publisher,
-            author=row.source_author,
-            published_on=row.source_published_on,
-            note=row.source_note,
-        )
-        if has_source
-        else None
-    )
-    return QuestionOut.model_construct(
-        id=row.id,
-        title=row.title,
-        resolution_criteria=row.resolution_criteria,
-        opened_on=row.opened_on,
-        resolve_by=row.resolve_by,
-        tags=list(row.tags or []),
-        news_query=row.news_query,
-        default_outcome=row.default_outcome,
-        source=source,
-        status=row.status,
-        outcome=row.outcome,
-        resolved_on=row.resolved_on,
-        resolution_note=row.resolution_note,
-        evidence_urls=list(row.evidence_urls or []),
-        resolved_by=row.resolved_by,
-        forecasts=[
-            ForecastOut.model_construct(
-                id=f.id,
-                forecaster=f.forecaster,
-                probability=f.probability,
-                estimate=f.estimate,
-                made_on=f.made_on,
-                rationale=f.rationale,
-            )
-            for f in forecast_rows
-        ],
-        created_at=_as_utc(row.created_at),
-        updated_at=_as_utc(row.updated_at),
-    )
-
-
-def _forecasts_by_question(conn: Connection, ids: Sequence[int]) -> dict[int, list[Any]]:
-    grouped: dict[int, list[Any]] = defaultdict(list)
-    if not ids:
-        return grouped
-    rows = conn.execute(
-        select(
-            forecasts.c.id,
-            forecasts.c.question_id,
-            forecasts.c.forecaster,
-            forecasts.c.probability,
-            forecasts.c.estimate,
-            forecasts.c.made_on,
-            forecasts.c.rationale,
-        )
-        .where(forecasts.c.question_id.in_(ids))
-        .order_by(forecasts.c.made_on, forecasts.c.id)
-    )
-    for f in rows:
-        grouped[f.question_id].append(f)
-    return grouped
-
-
-def get_question(conn: Connection, question_id: int) -> QuestionOut:
-    row = conn.execute(select(questions).where(questions.c.id == question_id)).first()
-    if row is None:
-        raise NotFound(f"question {question_id} not found")
-    return _question_out(row, _forecasts_by_question(conn, [question_id])[question_id])
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def list_questions(
+def reopen_question(
     conn: Connection,
+    question_id: int,
     *,
-    status: str | None = None,
-    tag: str | None = None,
-    forecaster: str | None = None,
-    q: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[QuestionOut], int]:
-    """A page of questions, newest first, and how many match in all."""
-    conditions = []
-    if status:
-        conditions.append(questions.c.status == status)
-    if tag:
-        conditions.append(questions.c.tag_index.like(f"%|{_escape_like(tag)}|%", escape="\\"))
-    if forecaster:
-        conditions.append(
-            exists().where(
-                forecasts.c.question_id == questions.c.id, forecasts.c.forecaster == forecaster
-            )
+    note: str | None,
+    actor: str | Principal | None,
+) -> None:
+    """Undo a resolution or an annulment: the question is open again with its outcome
+    cleared, and the suggestions that resolving it decided (the accepted one and those it
+    superseded) are pending again, so the review queue is as it was. 409 if it is open."""
+    who = acting(actor)
+    row = _question_row(conn, question_id)
+    if row.status == "open":
+        raise Conflict(f"question {question_id} is open; only a resolved or annulled one reopens")
+    cleared: dict[str, Any] = {
+        "status": "open",
+        "outcome": None,
+        "resolved_on": None,
+        "resolution_note": None,
+        "evidence_urls": [],
+        "resolved_by": None,
+    }
+    result = conn.execute(
+        update(questions)
+        .where(questions.c.id == question_id, questions.c.status == row.status)
+        .values(**cleared, updated_at=utcnow())
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"question {question_id} changed meanwhile; try again")
+    # A closed question raises no suggestions, so those decided by its resolution are exactly
+    # its accepted and superseded ones (at most one per outcome).
+    now = utcnow()
+    conn.execute(
+        update(suggestions)
+        .where(
+            suggestions.c.question_id == question_id,
+            suggestions.c.status.in_(("accepted", "superseded")),
         )
-    if q:
-        pattern = f"%{_escape_like(q.lower())}%"
-        conditions.append(
-            func.lower(questions.c.title).like(pattern, escape="\\")
-            | func.lower(questions.c.resolution_criteria).like(pattern, escape="\\")
+        .values(
+            status="pending", reviewed_at=None, reviewed_by=None, review_note=None, updated_at=now
         )
-    total = conn.execute(
-        select(func.count()).select_from(questions).where(*conditions)
-    ).scalar_one()
-    rows = conn.execute(
-        select(questions)
-        .where(*conditions)
-        .order_by(questions.c.id.desc())
-        .limit(min(limit, MAX_PAGE))
-        .offset(offset)
-    ).all()
-    grouped = _forecasts_by_question(conn, [r.id for r in rows])
-    return [_question_out(r, grouped[r.id]) for r in rows], int(total)
+    )
+    audit.record(
+        conn,
+        actor=who.name,
+        action="question.reopen",
+        object_id=question_id,
+        question_id=question_id,
+        before=_fields(row, RESOLUTION_FIELDS),
+        after={**cleared, "note": note},
+    )
+    bump_revision(conn)
 
 
-def data_version(conn: Connection) -> int:
-    """A counter that every write to questions or forecasts moves (see bump_revision)."""
-    return int(conn.execute(select(revision.c.value).where(revision.c.id == 1)).scalar_one())
+def _supersede_pending(conn: Connection, question_id: int, *, actor: str | None, note: str) -> int:
+    """Mark the question's pending suggestions superseded; returns how many."""
+    now = utcnow()
+    result = conn.execute(
+        update(suggestions)
+        .where(suggestions.c.question_id == question_id, suggestions.c.status == "pending")
+        .values(
+            status="superseded",
+            reviewed_at=now,
+            reviewed_by=actor,
+            review_note=note,
+            updated_at=now,
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 def bump_revision(conn: Connection) -> None:
     """Record, inside the writer's transaction, that questions or forecasts changed."""
     conn.execute(BUMP_REVISION)
-
-
-def find_by_seed_key(conn: Connection, seed_key: str) -> int | None:
-    found = conn.execute(select(questions.c.id).where(questions.c.seed_key == seed_key)).first()
-    return None if found is None else int(found.id)

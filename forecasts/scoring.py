@@ -7,6 +7,8 @@ caller never gets a NaN back for a number it could not score.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -184,3 +186,104 @@ def time_averaged_brier(
     errors = squared_errors(p, o_pair[ids])
     weighted = np.bincount(ids, weights=days * errors, minlength=o_pair.size)
     return weighted / np.bincount(ids, weights=days, minlength=o_pair.size)
+
+
+# Discrimination: does the forecaster give the questions that resolve yes higher
+# probabilities than those that resolve no? (API.md, "discrimination")
+
+
+def _pairs_or_none(probability: ArrayLike, outcome: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Validated (p, o), which may be empty (every other function here refuses that)."""
+    p = _vector(probability, "probability")
+    o = _vector(outcome, "outcome")
+    if p.size == 0 and o.size == 0:
+        return p, o
+    return as_pairs(p, o)
+
+
+def _average_ranks(values: FloatArray) -> FloatArray:
+    """1-based ranks, tied values sharing the mean of their ranks (scipy's 'average')."""
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], ordered.size]
+    mean_rank = (starts + ends + 1) / 2.0  # ranks starts+1 .. ends, averaged
+    ranks = np.empty(values.size, dtype=np.float64)
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
+def auc(probability: ArrayLike, outcome: ArrayLike) -> float | None:
+    """The Mann–Whitney AUC: over every (YES pair, NO pair), the share in which the YES pair
+    has the higher p, ties counting half; None when either outcome is missing."""
+    p, o = _pairs_or_none(probability, outcome)
+    yes = int(np.count_nonzero(o == 1.0))
+    no = int(o.size - yes)
+    if yes == 0 or no == 0:
+        return None
+    ranks = _average_ranks(p)
+    u = float(ranks[o == 1.0].sum()) - yes * (yes + 1) / 2.0
+    return u / (yes * no)
+
+
+def right_side(probability: ArrayLike, outcome: ArrayLike) -> float | None:
+    """The share of pairs on the right side of even odds: p > 0.5 and o = 1, or p < 0.5 and
+    o = 0; p = 0.5 counts half. None when there are no pairs."""
+    p, o = _pairs_or_none(probability, outcome)
+    if p.size == 0:
+        return None
+    right = ((p > 0.5) & (o == 1.0)) | ((p < 0.5) & (o == 0.0))
+    return float((np.count_nonzero(right) + 0.5 * np.count_nonzero(p == 0.5)) / p.size)
+
+
+@dataclass(frozen=True)
+class Discrimination:
+    auc: float | None
+    right_side: float | None
+
+
+def discrimination(probability: ArrayLike, outcome: ArrayLike) -> Discrimination:
+    """Both discrimination figures of API.md's scores for the same pairs."""
+    return Discrimination(auc(probability, outcome), right_side(probability, outcome))
+
+
+@dataclass(frozen=True)
+class EstimateGroup:
+    """The pairs whose p came from one estimate phrase."""
+
+    estimate: str
+    n: int
+    mean_probability: float
+    observed_rate: float
+    brier: float
+
+
+def by_estimate(
+    estimate: Sequence[str | None], probability: ArrayLike, outcome: ArrayLike
+) -> list[EstimateGroup]:
+    """Pairs grouped by the estimate phrase their p came from (None: given as a number, left
+    out), sorted by mean_probability descending (then by phrase)."""
+    p, o = _pairs_or_none(probability, outcome)
+    phrases = list(estimate)
+    if len(phrases) != p.size:
+        raise InvalidInput(f"{len(phrases)} estimates but {p.size} pairs", field="estimate")
+    if any(phrase is not None and not isinstance(phrase, str) for phrase in phrases):
+        raise InvalidInput("every estimate must be a phrase (text) or None", field="estimate")
+    members: dict[str, list[int]] = {}
+    for i, phrase in enumerate(phrases):
+        if phrase is not None:
+            members.setdefault(phrase, []).append(i)
+    groups = []
+    for phrase, rows in members.items():
+        at = np.asarray(rows, dtype=np.int64)
+        gp, go = p[at], o[at]
+        groups.append(
+            EstimateGroup(
+                estimate=phrase,
+                n=int(at.size),
+                mean_probability=float(np.mean(gp)),
+                observed_rate=float(np.mean(go)),
+                brier=float(np.mean(np.square(gp - go))),
+            )
+        )
+    return sorted(groups, key=lambda g: (-g.mean_probability, g.estimate))

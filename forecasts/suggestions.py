@@ -1,7 +1,7 @@
 """Reviewing suggestions: listing them, and the rules of accepting and rejecting one.
 
-Accepting resolves the question with the suggestion's outcome (through resolve_question, so
-every rule of resolving holds) and supersedes the question's other pending suggestions.
+Accepting resolves the question with the suggestion's outcome through resolve_question, so
+every rule of resolving holds, superseding the question's other pending suggestions included.
 Rejecting only marks the suggestion: its evidence links stay, so the same evidence never
 raises the same suggestion again.
 """
@@ -9,15 +9,20 @@ raises the same suggestion again.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import Connection, case, func, select, update
 
+from forecasts import audit
 from forecasts.errors import Conflict, NotFound
 from forecasts.models import utcnow
-from forecasts.questions import MAX_PAGE, resolve_question
-from forecasts.schemas import ResolveIn, StrictBody
+from forecasts.question_views import MAX_PAGE
+from forecasts.questions import resolve_question
+from forecasts.schemas import (
+    EvidenceOut,
+    ResolveIn,
+    SuggestionOut,
+)
 from forecasts.tables import questions_t as questions
 from forecasts.tables import suggestions_t as suggestions
 
@@ -25,48 +30,6 @@ DEADLINE_RESOLVER = "deadline"
 NOTE_MAX = 10_000
 URL_MAX = 2000
 MAX_EVIDENCE_URLS = 100
-
-SuggestionStatus = Literal["pending", "accepted", "rejected", "superseded"]
-
-
-class ReviewIn(StrictBody):
-    """The body of accept and reject: an optional note for the record."""
-
-    note: Annotated[str, StringConstraints(max_length=NOTE_MAX)] | None = None
-
-
-class EvidenceOut(BaseModel):
-    """One item a suggestion rests on; `url` is the item's link as its source gave it."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    title: str = ""
-    url: str = ""
-    published_at: str = ""
-    source: str = ""
-    snippet: str = ""
-    score: float | None = None
-    terms: list[str] = []
-
-
-class SuggestionOut(BaseModel):
-    id: int
-    question_id: int
-    outcome: Literal["yes", "no", "annulled"]
-    confidence: float
-    resolver: str
-    rationale: str
-    evidence: list[EvidenceOut]
-    status: SuggestionStatus
-    created_at: datetime
-    reviewed_at: datetime | None
-    reviewed_by: str | None
-    review_note: str | None
-
-
-class SuggestionPage(BaseModel):
-    items: list[SuggestionOut]
-    total: int
 
 
 def _aware(instant: datetime | None) -> datetime | None:
@@ -190,6 +153,9 @@ def accept_suggestion(
         dict.fromkeys(str(e["url"]) for e in evidence if isinstance(e, dict) and e.get("url"))
     )
     resolution_note = note or f"Accepted suggestion #{row.id} ({row.resolver}): {row.rationale}"
+    # Marked first, so that resolving supersedes only the question's other pending ones.
+    _mark(conn, suggestion_id, "accepted", actor=actor, note=note, now=utcnow())
+    _audit_review(conn, row, "accepted", actor=actor, note=note)
     resolve_question(
         conn,
         row.question_id,
@@ -201,15 +167,7 @@ def accept_suggestion(
         ),
         today=today,
         actor=actor,
-    )
-    now = utcnow()
-    _mark(conn, suggestion_id, "accepted", actor=actor, note=note, now=now)
-    supersede_pending(
-        conn,
-        row.question_id,
-        actor=actor,
-        note=f"superseded: suggestion #{suggestion_id} was accepted",
-        now=now,
+        supersede_note=f"superseded: suggestion #{suggestion_id} was accepted",
     )
     return int(row.question_id)
 
@@ -218,9 +176,29 @@ def reject_suggestion(
     conn: Connection, suggestion_id: int, *, note: str | None, actor: str
 ) -> SuggestionOut:
     """Mark the suggestion rejected; its evidence keeps it from being raised again."""
-    _reviewable(conn, suggestion_id, "rejected")
+    row, _question = _reviewable(conn, suggestion_id, "rejected")
     _mark(conn, suggestion_id, "rejected", actor=actor, note=note, now=utcnow())
+    _audit_review(conn, row, "rejected", actor=actor, note=note)
     return get_suggestion(conn, suggestion_id)
+
+
+def _audit_review(conn: Connection, row: Any, status: str, *, actor: str, note: str | None) -> None:
+    audit.record(
+        conn,
+        actor=actor,
+        action="suggestion.accept" if status == "accepted" else "suggestion.reject",
+        object_id=row.id,
+        question_id=row.question_id,
+        before={"status": row.status},
+        after={
+            "status": status,
+            "outcome": row.outcome,
+            "confidence": row.confidence,
+            "review_note": note,
+            # The receipt: the evidence as it was seen when the review was made.
+            "evidence": list(row.evidence or []),
+        },
+    )
 
 
 def _mark(
@@ -234,28 +212,3 @@ def _mark(
     )
     if result.rowcount != 1:
         raise Conflict(f"suggestion {suggestion_id} was reviewed meanwhile")
-
-
-def supersede_pending(
-    conn: Connection,
-    question_id: int,
-    *,
-    actor: str | None = None,
-    note: str = "superseded: the question was resolved",
-    now: datetime | None = None,
-) -> int:
-    """Mark the question's pending suggestions superseded (it has been decided); returns how
-    many. Call it wherever a question is resolved."""
-    now = now or utcnow()
-    result = conn.execute(
-        update(suggestions)
-        .where(suggestions.c.question_id == question_id, suggestions.c.status == "pending")
-        .values(
-            status="superseded",
-            reviewed_at=now,
-            reviewed_by=actor,
-            review_note=note,
-            updated_at=now,
-        )
-    )
-    return int(result.rowcount or 0)

@@ -1,58 +1,68 @@
-"""Text analysis shared by news queries and news items: words, light stems, clauses.
+"""Text analysis shared by news queries and news items: words, lemmas, clauses.
 
 Both a query's terms and an item's words go through the same functions here, so a term
-matches a word exactly when their stems agree.
+matches a word exactly when their lemmas (called stems here, as the query language has it)
+agree. Lemmas come from lemminflect's dictionary, which ships with the package: nothing is
+downloaded at run time.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
-# Words and stems
+from lemminflect import getAllInflections, getAllLemmas
+
+# Words and lemmas
 
 # A word is a run of letters/digits, possibly with inner apostrophes (Iran's, didn't).
 # Dotted acronyms (U.S., U.N.) become one word so they match "US" and do not end sentences.
 ACRONYM = re.compile(r"\b((?:[A-Za-z]\.){2,})")
-_VOWELS = set("aeiouy")
+
+# Which of a word's dictionary lemmas stands for it when the part of speech is not known:
+# the verb's first (news is about acts: "withdrew" -> withdraw, "shot" -> shoot, "leaves" ->
+# leave), else the noun's, and so on.
+_POS_ORDER = ("VERB", "NOUN", "ADJ", "ADV", "AUX", "PROPN", "PRON", "DET", "ADP", "NUM")
+# Words whose dictionary lemma would join them to an unrelated word that news also uses:
+# "Fed" is the Federal Reserve, not a form of "feed".
+_KEEP = frozenset({"fed", "us", "media", "data", "news", "bases", "arms", "forces", "aids"})
+# Unknown words (names mostly) lose a plural s only where it is plainly one.
+_OOV_PLURAL_KEEP = ("ss", "us", "as", "os")
 
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """A light suffix-stripping stem: `withdraws`, `withdrawing` -> `withdraw`; `withdrawal`
-    stays apart. Both queries and items go through it, so only consistency matters."""
+    """The word's lemma from lemminflect's English dictionary (withdraws, withdrew,
+    withdrawing -> withdraw; withdrawal stays apart), lowercase. Queries and items both go
+    through it, so a term matches every inflection of its word."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
     elif w.endswith("'"):
         w = w[:-1]
-    if len(w) <= 3 or not w.isalpha():
+    if len(w) <= 2 or w in _KEEP or not w.replace("'", "").isalpha():
         return w
-    if w.endswith("ies") and len(w) > 4:
-        w = w[:-3] + "y"
-    elif w.endswith("sses"):
-        w = w[:-2]
-    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    if w.endswith("ing") and len(w) >= 6 and _VOWELS & set(w[:-3]):
-        return _undouble(w[:-3])
-    if w.endswith("ied") and len(w) > 4:
-        return w[:-3] + "y"
-    if w.endswith("ed") and len(w) >= 5 and _VOWELS & set(w[:-2]):
-        return _undouble(w[:-2])
-    # take/taking -> tak, agree/agreed -> agre: a final e goes only where no suffix went.
-    if w.endswith("e") and len(w) >= 4:
-        w = w[:-1]
-    return w
-
-
-def _undouble(w: str) -> str:
-    # stepped -> stepp -> step, so it meets "step"; keep ll/ss/zz (called -> call).
-    if len(w) >= 3 and w[-1] == w[-2] and w[-1] not in "lsz" and w[-1] not in _VOWELS:
+    lemmas = getAllLemmas(w)
+    for pos in _POS_ORDER:
+        found = lemmas.get(pos)
+        if found:
+            return str(found[0]).lower()
+    if len(w) > 4 and w.endswith("s") and not w.endswith(_OOV_PLURAL_KEEP):
+        if w.endswith("ies") and len(w) > 5:
+            return w[:-3] + "y"
         return w[:-1]
     return w
+
+
+def inflections(lemma: str) -> frozenset[str]:
+    """Every inflected form lemminflect knows of a word (verb and noun forms), the word
+    itself included: cue lists are written as lemmas and matched in every form."""
+    forms = {lemma.lower()}
+    for values in getAllInflections(lemma.lower()).values():
+        forms.update(v.lower() for v in values)
+    return frozenset(forms)
 
 
 def words(text: str) -> list[str]:
@@ -79,6 +89,7 @@ _WORDS = re.compile(r"\w+(?:'\w+)*")
 # Clauses end at punctuation (and spaced dashes); a negation's scope stops there.
 _CLAUSE_STOP = re.compile(r"[.,;:!?()\[\]{}\"“”|]+|\s[-–—]+\s|—")
 _ACRONYM_HINT = re.compile(r"\b[A-Za-z]\.[A-Za-z]\.")
+_SENTENCE_END = re.compile(r"[.!?]")
 
 
 @dataclass
@@ -90,6 +101,8 @@ class Scanned:
     clauses: list[int]
     raws: list[str]
     title_len: int
+    # Sentence number per word (the title is one; a summary's end at . ! ?).
+    sentences: list[int] = field(default_factory=list)
 
 
 def scan(title: str, summary: str = "") -> Scanned:
@@ -97,18 +110,25 @@ def scan(title: str, summary: str = "") -> Scanned:
     of its own. Every item goes through here once, so the work is left to C where it can."""
     out = Scanned([], [], [], [], 0)
     words, stems, clauses, raws = out.words, out.stems, out.clauses, out.raws
-    clause = 0
+    sentences = out.sentences
+    clause = sentence = 0
     for n, part in enumerate((title, summary)):
         if n == 1:
             out.title_len = len(words)
+        sentence += 1
         part = part.replace("’", "'")
         if "." in part and _ACRONYM_HINT.search(part):
             part = ACRONYM.sub(lambda m: m.group(1).replace(".", "") + " ", part)
-        for piece in _CLAUSE_STOP.split(part):
+        pieces = _CLAUSE_STOP.split(part)
+        stops = _CLAUSE_STOP.findall(part)
+        for k, piece in enumerate(pieces):
             clause += 1
+            if k and _SENTENCE_END.search(stops[k - 1]):
+                sentence += 1
             found = _WORDS.findall(piece)
             if not found:
                 continue
+            sentences.extend([sentence] * len(found))
             lowered = [w.lower() for w in found]
             if CLAUSE_WORDS.isdisjoint(lowered):
                 clauses.extend([clause] * len(lowered))

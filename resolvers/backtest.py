@@ -16,15 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
+from resolvers.calibrate import calibrated
 from resolvers.deadline import deadline_confidence
-from resolvers.match import (
-    MatchIndex,
-    MatchItem,
-    QuestionSpec,
-    combine,
-    evidence_entry,
-    question_spec,
-)
+from resolvers.evidence import combine, evidence_entry, keep_strongest
+from resolvers.match import MatchIndex, MatchItem, QuestionSpec, question_spec
 
 BUNDLED_ARCHIVE_SOURCE = "offline-archive"
 
@@ -43,14 +38,17 @@ class Flag:
 @dataclass
 class BacktestResult:
     question: QuestionSpec
-    news: Flag | None = None
+    news: Flag | None = None  # news of the event (its outcome: the opposite of the default)
     deadline: Flag | None = None
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    # News that ended the event's chance (a deal terminated): the default outcome.
+    contrary: Flag | None = None
+    contrary_evidence: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def answer(self) -> Flag | None:
-        """The more confident of the two flags (what a reviewer would see on top)."""
-        flags = [f for f in (self.news, self.deadline) if f is not None]
+        """The most confident flag (what a reviewer would see on top)."""
+        flags = [f for f in (self.news, self.contrary, self.deadline) if f is not None]
         return max(flags, key=lambda f: f.confidence) if flags else None
 
 
@@ -76,24 +74,32 @@ def replay(
             by_day[item.day].append(item)
     confidence_on: dict[int, list[tuple[date, float]]] = defaultdict(list)
     for day in sorted(by_day):
-        strongest: dict[int, tuple[float, MatchItem]] = {}
+        strongest: dict[tuple[int, bool], tuple[float, MatchItem]] = {}
         for item in by_day[day]:
             for verdict in index.match(item):
                 if verdict.kind != "evidence":
                     continue
                 result = results[verdict.question_id]
-                result.evidence.append(evidence_entry(item, verdict))
-                best = strongest.get(verdict.question_id)
+                contrary = verdict.outcome != result.question.event_outcome
+                pool = result.contrary_evidence if contrary else result.evidence
+                pool.append(evidence_entry(item, verdict))
+                best = strongest.get((verdict.question_id, contrary))
                 if best is None or verdict.score > best[0]:
-                    strongest[verdict.question_id] = (verdict.score, item)
-        for question_id, (_, item) in strongest.items():
+                    strongest[(verdict.question_id, contrary)] = (verdict.score, item)
+        for (question_id, contrary), (_, item) in strongest.items():
             result = results[question_id]
-            confidence = combine(result.evidence)
+            q = result.question
+            if contrary:
+                result.contrary_evidence = keep_strongest(result.contrary_evidence)
+                confidence = calibrated(combine(result.contrary_evidence))
+                if result.contrary is None:
+                    result.contrary = Flag(day, q.default_outcome, confidence, "news-match", item)
+                continue
+            result.evidence = keep_strongest(result.evidence)
+            confidence = calibrated(combine(result.evidence))
             confidence_on[question_id].append((day, confidence))
             if result.news is None:
-                result.news = Flag(
-                    day, result.question.event_outcome, confidence, "news-match", item
-                )
+                result.news = Flag(day, q.event_outcome, confidence, "news-match", item)
     for result in results.values():
         q = result.question
         day = q.resolve_by + timedelta(days=grace_days + 1)
@@ -155,6 +161,7 @@ def seed_questions() -> list[QuestionSpec]:
             date.fromisoformat(record["resolve_by"]),
             record.get("default_outcome", "no"),
             record["title"],
+            record.get("resolution_criteria", ""),
         )
         if spec is not None:
             specs.append(spec)

@@ -21,21 +21,19 @@ from sqlalchemy import func, or_, select, update
 from forecasts.models import utcnow
 from forecasts.tables import news_t, questions_t, sources_t
 from resolvers.deadline import check_deadlines
-from resolvers.fetch import Fetcher
+from resolvers.fetch import Fetcher, redact
 from resolvers.ingest import store_items
 from resolvers.items import FetchOutcome, PollConfig, ProgressCallback, QuestionWindow, Store
-from resolvers.match import (
-    AnalysedItem,
-    MatchIndex,
-    hits_for,
+from resolvers.match import AnalysedItem, MatchIndex, hits_for
+from resolvers.news_store import (
     item_from_row,
     load_open_questions,
     mark_matched,
     matched_batch,
-    record_hits,
     unmatched_batch,
 )
 from resolvers.sources import SourceSpec, poll_source
+from resolvers.suggestion_store import record_hits
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +42,8 @@ PER_QUESTION_KINDS = frozenset({"gdelt", "guardian"})
 MAX_BACKOFF = timedelta(hours=24)
 MATCH_BATCH = 500
 ERROR_CHARS = 1000
+STATUS_CHARS = 100  # sources.last_status
+_POLLED_OK = ("ok", "not-modified")
 
 
 @dataclass
@@ -67,11 +67,15 @@ def run_cycle(
     source_ids: list[int] | None = None,
     progress: ProgressCallback | None = None,
     now: datetime | None = None,
+    match: bool = True,
 ) -> CycleReport:
     """Run one cycle. Sources: the enabled ones that are due and not backing off (every
     enabled one if `force`); `source_ids` restricts them to those ids (an empty list polls
     none and only matches and checks deadlines), and a source asked for by id is polled
-    whenever it is not backing off, because whoever names it decides when it is due."""
+    whenever it is not backing off, because whoever names it decides when it is due.
+
+    `match=False` only fetches and stores: the scheduler's per-source jobs do that and leave
+    matching and the deadline check to one pass for all of them (match_and_check)."""
     now = (now or utcnow()).astimezone(UTC)
     report = CycleReport()
     with store.read() as conn:
@@ -84,19 +88,32 @@ def run_cycle(
             report.sources_polled += 1
             if outcome.status == "error":
                 report.errors.append({"source": spec.name, "error": outcome.error or "error"})
+    if match:
+        report.suggestions_created += match_and_check(store, config, now=now, progress=progress)
+    return report
+
+
+def match_and_check(
+    store: Store,
+    config: PollConfig,
+    *,
+    now: datetime,
+    progress: ProgressCallback | None = None,
+) -> int:
+    """Match every stored, unmatched item (and new or changed questions against the items
+    already stored), then run the deadline check; returns how many suggestions were raised."""
+    created = 0
     with store.read() as conn:
         # Items at or past the first unmatched one are about to be matched against every
         # open question, the new ones included; only those before it need the extra pass.
-        first_unmatched = conn.execute(
+        first_unmatched: int | None = conn.execute(
             select(func.min(news_t.c.id)).where(news_t.c.matched.is_(False))
         ).scalar_one()
-    report.suggestions_created += match_unmatched(store, now=now, progress=progress)
-    report.suggestions_created += match_new_questions(store, now=now, before_id=first_unmatched)
+    created += match_unmatched(store, now=now, progress=progress)
+    created += match_new_questions(store, now=now, before_id=first_unmatched)
     with store.write() as conn:
-        report.suggestions_created += check_deadlines(
-            conn, today=now.date(), grace_days=config.grace_days, now=now
-        )
-    return report
+        created += check_deadlines(conn, today=now.date(), grace_days=config.grace_days, now=now)
+    return created
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,12 +219,25 @@ def _record_source(store: Store, spec: SourceSpec, outcome: FetchOutcome, now: d
     with store.write() as conn:
         row = conn.execute(
             select(
-                sources_t.c.id, sources_t.c.poll_every_minutes, sources_t.c.consecutive_failures
+                sources_t.c.id,
+                sources_t.c.poll_every_minutes,
+                sources_t.c.consecutive_failures,
+                sources_t.c.items_seen,
+                sources_t.c.last_status,
             ).where(sources_t.c.id == spec.id)
         ).first()
         # A source deleted while it was being fetched keeps its items, unattributed.
         owner = spec.id if row else None
-        new_ids = store_items(conn, owner, outcome.items) if outcome.items else []
+        # Its first poll is the first that brings anything: what a feed holds then may be
+        # years old, and an undated item of it can never count (resolvers.news_store).
+        first_poll = row is None or (
+            row.items_seen == 0 and not str(row.last_status or "").startswith(_POLLED_OK)
+        )
+        new_ids = (
+            store_items(conn, owner, outcome.items, first_poll=first_poll)
+            if outcome.items
+            else []
+        )
         if row is None:
             return len(new_ids)
         values: dict[str, Any] = {
@@ -223,7 +253,7 @@ def _record_source(store: Store, spec: SourceSpec, outcome: FetchOutcome, now: d
             retry_after = timedelta(seconds=outcome.retry_after_seconds or 0.0)
             values.update(
                 last_status="error",
-                last_error=(outcome.error or "error")[:ERROR_CHARS],
+                last_error=redact(outcome.error or "error")[:ERROR_CHARS],
                 consecutive_failures=failures,
                 backoff_until=now + max(retry_after, backoff),
             )
@@ -231,8 +261,11 @@ def _record_source(store: Store, spec: SourceSpec, outcome: FetchOutcome, now: d
             if outcome.etag is not None:
                 values["etag"] = outcome.etag
         else:
+            status = outcome.status
+            if outcome.status_note:
+                status = f"{status} ({outcome.status_note})"[:STATUS_CHARS]
             values.update(
-                last_status=outcome.status,
+                last_status=status,
                 last_error=None,
                 consecutive_failures=0,
                 backoff_until=None,

@@ -15,14 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
+from forecasts.tables import links_t, questions_t, suggestions_t
 from resolvers.items import chunks
-from resolvers.match import (
-    insert_ignoring_conflict,
-    links_t,
-    pending_suggestion,
-    questions_t,
-    suggestions_t,
-)
+from resolvers.suggestion_store import insert_ignoring_conflict, pending_suggestion
 
 DEADLINE_RESOLVER = "deadline"
 DEADLINE_KEY = "deadline"
@@ -60,26 +55,9 @@ def _event_outcome(default_outcome: str) -> str:
     return "yes" if default_outcome == "no" else "no"
 
 
-def supersede_orphans(conn: Connection, *, now: datetime) -> int:
-    """Pending suggestions of questions resolved directly (not through a suggestion) are moot."""
-    closed = select(questions_t.c.id).where(questions_t.c.status != "open")
-    result = conn.execute(
-        update(suggestions_t)
-        .where(suggestions_t.c.status == "pending", suggestions_t.c.question_id.in_(closed))
-        .values(
-            status="superseded",
-            reviewed_at=now,
-            review_note="the question was resolved directly",
-            updated_at=now,
-        )
-    )
-    return int(result.rowcount or 0)
-
-
 def check_deadlines(conn: Connection, *, today: date, grace_days: int, now: datetime) -> int:
     """Raise deadline suggestions that are due and refresh pending ones; returns how many
     suggestions were created."""
-    supersede_orphans(conn, now=now)
     cutoff = today - timedelta(days=grace_days)  # resolve_by + grace < today
     due = list(
         conn.execute(

@@ -9,12 +9,19 @@ second resolution between the check and the connection (DNS rebinding) therefore
 redirect it. Keep-alive is off so that a connection opened for one host name is never
 reused for another name that happens to resolve to the same address, and proxies from the
 environment are ignored, because through a proxy the guard would check the wrong address.
+
+No secret leaves through an error: a source URL may carry an API key (the Guardian's
+`api-key=`), and error messages end up in sources.last_error, API answers and logs. Every
+message made here masks secret query parameters (redact), the values of the request's own
+secret parameters are cut from error bodies, and httpx's request log line is masked too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +29,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 import httpx
 
@@ -36,6 +44,99 @@ _ERROR_EXCERPT_BYTES = 4096
 _ERROR_EXCERPT_CHARS = 500
 # 6to4 and NAT64 addresses carry an IPv4 address that a gateway may forward to.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+# Query parameters whose values are credentials (compared case-insensitively, '-' and '_'
+# alike): the Guardian's api-key, and the usual names of other APIs' keys and tokens.
+SECRET_PARAMS = frozenset(
+    {
+        "apikey",
+        "api_key",
+        "key",
+        "token",
+        "access_token",
+        "auth",
+        "client_secret",
+        "password",
+        "secret",
+        "signature",
+        "sig",
+    }
+)
+MASK = "***"
+MIN_SECRET_CHARS = 6
+_PARAM = re.compile(r"(?P<lead>[?&;])(?P<name>[^=&;#\s\"'<>]+)=(?P<value>[^&;#\s\"'<>]*)")
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s\"'<>]+@")
+
+
+def _is_secret(name: str) -> bool:
+    return unquote_plus(name).strip().lower().replace("-", "_") in SECRET_PARAMS
+
+
+def redact(text: str) -> str:
+    """`text` with the value of every secret query parameter (api-key=…, key=…, token=…) of
+    any URL in it masked, and user:password@ cut from URLs."""
+
+    def mask(match: re.Match[str]) -> str:
+        if not _is_secret(match["name"]):
+            return match[0]
+        return f"{match['lead']}{match['name']}={MASK}"
+
+    return _USERINFO.sub(r"\g<scheme>", _PARAM.sub(mask, text))
+
+
+def redact_url(url: str | httpx.URL) -> str:
+    """A URL fit for a message or a log: secret query parameters masked, no user:password."""
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return redact(text.split("?", 1)[0])
+    netloc = parts.netloc.rpartition("@")[2]
+    query = redact("?" + parts.query)[1:] if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _secret_values(url: httpx.URL) -> list[str]:
+    """The values of a URL's secret parameters, as sent and as they may be echoed back."""
+    values: set[str] = set()
+    for name, value in url.params.multi_items():
+        # A value this short is no real key, and masking it would garble the message.
+        if len(value) >= MIN_SECRET_CHARS and _is_secret(name):
+            values.update({value, quote(value, safe=""), quote_plus(value)})
+    # Longest first, so that a value containing another is masked whole.
+    return sorted(values, key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for value in secrets:
+        text = text.replace(value, MASK)
+    return redact(text)
+
+
+class _RedactedLog(logging.Filter):
+    """httpx logs every request's URL at INFO ("HTTP Request: GET https://…?api-key=…") and
+    httpcore's debug trace quotes response headers (a Location with the key in it): their
+    records are masked before any handler sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+_LOG_FILTER = _RedactedLog()
+# Filters apply to the logger they are added to, not to its children: each is named.
+for _name in (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+):
+    logging.getLogger(_name).addFilter(_LOG_FILTER)
 
 
 class FetchError(Exception):
@@ -249,6 +350,72 @@ class Fetcher:
         last_modified: str | None = None,
     ) -> FetchResponse:
         """GET `url`, following redirects, and return a 2xx or 304; raise FetchError else."""
+        try:
+            secrets = _secret_values(_with_params(url, params))
+        except (httpx.InvalidURL, TypeError, ValueError):
+            secrets = []
+        try:
+            return await self._fetch(url, params, etag, last_modified)
+        except FetchError as exc:
+            # Whatever the message quotes (a URL, an error page echoing the request), the
+            # request's own secrets and any secret-looking parameter are masked.
+            exc.message = _scrub(exc.message, secrets)
+            exc.args = (exc.message,)
+            for value in secrets:
+                exc.body = exc.body.replace(value.encode("utf-8", "replace"), MASK.encode())
+            raise
+
+    async def post(self, url: str, content: bytes, headers: dict[str, str]) -> FetchResponse:
+        """POST `content` to `url` through the same guard, without following redirects (a
+        redirected POST is an error); returns a 2xx response or raises FetchError (whose
+        status_code is set for an HTTP error answer, None for a timeout or no connection)."""
+        timeout = self._config.fetch_timeout_seconds
+        try:
+            target = httpx.URL(url)
+            addresses = await self._checked_addresses(target)
+            failure: httpx.TransportError | None = None
+            for address in addresses:
+                try:
+                    return await self._send_post(target, address, content, headers)
+                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    failure = exc
+            raise FetchError(f"cannot connect to {target.host}: {_describe(failure)}")
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"timed out after {timeout:g} s ({_describe(exc)})") from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(f"request failed: {_describe(exc)}") from exc
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"invalid URL: {exc}") from exc
+
+    async def _send_post(
+        self, url: httpx.URL, address: str, content: bytes, headers: dict[str, str]
+    ) -> FetchResponse:
+        extensions: dict[str, Any] = {}
+        if url.scheme == "https":
+            extensions["sni_hostname"] = url.raw_host.decode("ascii")
+        request = self._client.build_request(
+            "POST",
+            url.copy_with(host=address.split("%", 1)[0]),
+            content=content,
+            headers={**headers, "Host": url.netloc.decode("ascii")},
+            extensions=extensions,
+        )
+        response = await self._client.send(request, stream=True)
+        try:
+            if 200 <= response.status_code < 300:
+                body = await self._read_capped(response)
+                return FetchResponse(response.status_code, body, _lower(response.headers), str(url))
+            raise await self._status_error(response)
+        finally:
+            await response.aclose()
+
+    async def _fetch(
+        self,
+        url: str,
+        params: dict[str, Any] | None,
+        etag: str | None,
+        last_modified: str | None,
+    ) -> FetchResponse:
         timeout = self._config.fetch_timeout_seconds
         try:
             return await self._get(url, params, etag, last_modified)
@@ -268,9 +435,7 @@ class Fetcher:
         etag: str | None,
         last_modified: str | None,
     ) -> FetchResponse:
-        current = httpx.URL(url)
-        if params:
-            current = current.copy_merge_params(params)
+        current = _with_params(url, params)
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -282,7 +447,9 @@ class Fetcher:
             if isinstance(answer, FetchResponse):
                 return answer
             if str(answer) in visited:
-                raise FetchError(f"redirect loop: {current} redirects back to {answer}")
+                raise FetchError(
+                    f"redirect loop: {redact_url(current)} redirects back to {redact_url(answer)}"
+                )
             visited.add(str(answer))
             current = answer
         raise FetchError(f"too many redirects (more than {self._config.fetch_max_redirects})")
@@ -303,10 +470,10 @@ class Fetcher:
 
     async def _checked_addresses(self, url: httpx.URL) -> list[str]:
         if url.scheme not in ("http", "https"):
-            raise FetchError(f"refused {url}: only http and https URLs are fetched")
+            raise FetchError(f"refused {redact_url(url)}: only http and https URLs are fetched")
         host = url.raw_host.decode("ascii")
         if not host:
-            raise FetchError(f"refused {url}: no host")
+            raise FetchError(f"refused {redact_url(url)}: no host")
         if _literal_ip(host):
             addresses = [host]
         else:
@@ -389,6 +556,11 @@ class Fetcher:
         return FetchError(message, retry_after_seconds=retry_after, status_code=status, body=body)
 
 
+def _with_params(url: str, params: dict[str, Any] | None) -> httpx.URL:
+    current = httpx.URL(url)
+    return current.copy_merge_params(params) if params else current
+
+
 def _lower(headers: httpx.Headers) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
@@ -398,3 +570,17 @@ def _describe(exc: BaseException | None) -> str:
         return "no address to connect to"
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def post_bytes(
+    config: PollConfig, url: str, content: bytes, headers: dict[str, str]
+) -> FetchResponse:
+    """One guarded POST from synchronous code (a scheduler job or a worker thread, never an
+    event loop's thread): a 2xx response, or FetchError."""
+
+    async def send() -> FetchResponse:
+        async with Fetcher(config) as fetcher:
+            return await fetcher.post(url, content, headers)
+
+    return asyncio.run(send())
+

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from html.parser import HTMLParser
-from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from forecasts.models import utcnow
 from forecasts.tables import news_t
 from resolvers.items import NewsItemIn, chunks, dedup_key
+from resolvers.suggestion_store import insert_ignoring_conflict_statement
 
 TITLE_MAX_CHARS = 1000
 SUMMARY_MAX_CHARS = 4000
@@ -61,6 +61,7 @@ class RawItem:
     link: str
     published_at: datetime | None  # aware; None when the source gave no usable date
     key: str | None = None  # a stable key of the source's own, replacing the link-based one
+    guid: str | None = None  # the feed's own id of the item (RSS guid, Atom id), if any
 
 
 class _TextExtractor(HTMLParser):
@@ -112,18 +113,23 @@ def clean_text(text: str) -> str:
 
 
 def normalise_items(
-    raw_items: Iterable[RawItem], *, source_name: str, now: datetime
+    raw_items: Iterable[RawItem],
+    *,
+    source_name: str,
+    now: datetime,
+    max_items: int | None = None,
 ) -> tuple[list[NewsItemIn], dict[str, int]]:
     """Apply the rules every source shares; return the items and counts of what was set aside.
 
-    An item without a date is dated `now`, the time it was fetched: it was published by
-    then, and dropping it would lose news from feeds that omit dates. An item dated more
-    than a day after `now` is dropped (a clock or feed error, not news). An item without
+    An item without a usable date keeps its date unknown (None), never `now`: it may be
+    years old (the cycle decides whether it can ever count, resolvers.cycle). An item dated
+    more than a day after `now` is dropped (a clock or feed error, not news). An item without
     title and summary, or with an absurdly long link, is dropped. The same story twice in
-    one batch (same dedup key) is kept once.
+    one batch (same dedup key) is kept once. Past `max_items`, the newest are kept (undated
+    ones last) and counts["cut"] says how many were left out.
     """
     kept: dict[str, NewsItemIn] = {}
-    counts = {"undated": 0, "dropped_future": 0, "dropped_empty": 0, "duplicates": 0}
+    counts = {"undated": 0, "dropped_future": 0, "dropped_empty": 0, "duplicates": 0, "cut": 0}
     for raw in raw_items:
         title = clean_text(raw.title)[:TITLE_MAX_CHARS]
         summary = clean_text(raw.summary)[:SUMMARY_MAX_CHARS]
@@ -135,13 +141,14 @@ def normalise_items(
             continue
         published_at = raw.published_at
         if published_at is None:
-            published_at = now
             counts["undated"] += 1
-        published_at = published_at.astimezone(UTC)
-        if published_at > now + FUTURE_TOLERANCE:
-            counts["dropped_future"] += 1
-            continue
-        key = raw.key or dedup_key(link, title, published_at)
+        else:
+            published_at = published_at.astimezone(UTC)
+            if published_at > now + FUTURE_TOLERANCE:
+                counts["dropped_future"] += 1
+                continue
+        guid = _CONTROL.sub("", raw.guid or "").strip()[:LINK_MAX_CHARS] or None
+        key = raw.key or dedup_key(link, title, published_at, guid=guid)
         if key in kept:
             counts["duplicates"] += 1
             continue
@@ -153,12 +160,27 @@ def normalise_items(
             source_name=source_name,
             dedup_key=key,
         )
-    return list(kept.values()), counts
+    items = list(kept.values())
+    if max_items is not None and len(items) > max_items:
+        # Newest first; a stable sort keeps the feed's own order among equal dates.
+        oldest = datetime.min.replace(tzinfo=UTC)
+        items.sort(key=lambda i: i.published_at or oldest, reverse=True)
+        counts["cut"] = len(items) - max_items
+        items = items[:max_items]
+    return items, counts
 
 
-def store_items(conn: Connection, source_id: int | None, items: list[NewsItemIn]) -> list[int]:
+def store_items(
+    conn: Connection,
+    source_id: int | None,
+    items: list[NewsItemIn],
+    *,
+    first_poll: bool = False,
+) -> list[int]:
     """Insert the items not stored yet (by dedup_key) as unmatched; return the new rows' ids.
 
+    `first_poll` marks items that came with their source's first poll: an undated one of
+    those is never evidence, since nothing tells when it was published.
     INSERT … ON CONFLICT (dedup_key) DO NOTHING lets the database decide, so two cycles
     storing the same item at once, or a cycle re-run after dying, store it once.
     """
@@ -176,13 +198,11 @@ def store_items(conn: Connection, source_id: int | None, items: list[NewsItemIn]
                 "link": _CONTROL.sub("", item.link),
                 "published_at": item.published_at,
                 "fetched_at": fetched_at,
+                "first_poll": first_poll,
                 "matched": False,
             },
         )
-    dialect = conn.dialect.name
-    if dialect not in ("sqlite", "postgresql"):
-        raise ValueError(f"store_items supports SQLite and PostgreSQL, not {dialect}")
-    statement = _insert_new(dialect)
+    statement = _insert_new(conn.dialect.name)  # ValueError for other databases
     new_ids: list[int] = []
     for batch in chunks(list(rows.values()), INSERT_CHUNK_ROWS):
         # One cached statement run over a list of rows (SQLAlchemy's "insertmanyvalues"):
@@ -192,7 +212,7 @@ def store_items(conn: Connection, source_id: int | None, items: list[NewsItemIn]
 
 
 @cache
-def _insert_new(dialect: str) -> Any:
-    table = news_t
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    return insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
+def _insert_new(dialect: str) -> Insert:
+    return insert_ignoring_conflict_statement(
+        dialect, news_t, index_elements=["dedup_key"], returning=[news_t.c.id]
+    )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -35,16 +36,21 @@ class PollConfig:
     user_agent: str = "forecasts/0.1"
     grace_days: int = 7
     guardian_api_key: str | None = None
+    # The folder archive sources may read besides the bundled seeds (None: seeds only).
+    archive_dir: Path | None = None
+    # Items kept from one fetch of one source (the newest); the cut is on its status.
+    max_items_per_fetch: int = 1000
 
 
 @dataclass(frozen=True)
 class NewsItemIn:
-    """One normalised item: published_at is aware UTC; dedup_key is stable across sources."""
+    """One normalised item: published_at is aware UTC, or None when the source gave no
+    usable date; dedup_key is stable across sources."""
 
     title: str
     summary: str
     link: str
-    published_at: datetime
+    published_at: datetime | None
     source_name: str
     dedup_key: str
 
@@ -70,19 +76,30 @@ class FetchOutcome:
     last_modified: str | None = None
     retry_after_seconds: float | None = None  # from a 429/503 Retry-After, for backoff
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the source's status adds to "ok" (a truncated body, items cut at the limit).
+    status_note: str | None = None
 
 
 ProgressCallback = Callable[[str, int, int], None]  # (what, done, total)
 
 
-def dedup_key(link: str, title: str, published_at: datetime | None) -> str:
-    """Stable key: the normalised link when there is one, else title and day.
+def dedup_key(
+    link: str, title: str, published_at: datetime | None, *, guid: str | None = None
+) -> str:
+    """Stable key: the item's own id (RSS guid, Atom id) when it has one, else the
+    normalised link, else title and day (title alone for an undated item, so it is stored
+    once however often it is polled).
 
-    The same story from two feeds usually carries the same canonical link; tracking
-    parameters and fragments are dropped so they do not make it look new.
+    A guid that is a URL is normalised like a link (so the same story from a feed that gives
+    only its link is the same item); tracking parameters and fragments (the BBC's "#0",
+    "#1" of one article) are dropped so they do not make it look new.
     """
-    normalised = _normalise_link(link)
-    if normalised:
+    guid = (guid or "").strip()
+    if guid and re.match(r"https?://", guid, re.I):
+        basis = "link:" + _normalise_link(guid)
+    elif guid:
+        basis = "guid:" + guid
+    elif normalised := _normalise_link(link):
         basis = "link:" + normalised
     else:
         day = published_at.date().isoformat() if published_at else ""

@@ -8,14 +8,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp
 
-from forecasts import scoreboard
-from service import errors
-from service.api import estimates, health, questions, scores, sources, suggestions
+from service import apidocs, errors, scoreboard_store
+from service.api import (
+    audit,
+    estimates,
+    health,
+    questions,
+    scores,
+    sources,
+    suggestions,
+    tokens,
+)
 from service.auth import TokenBook, read_guard
 from service.cache import PageCache
 from service.db import Database
 from service.limits import RequestGuard
+from service.security import SecurityHeaders, host_patterns
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("forecasts")
@@ -24,9 +35,17 @@ log = logging.getLogger("forecasts")
 def _warm_scores(db: Database) -> None:
     try:
         with db.read() as conn:
-            scoreboard.load_board(conn)
+            scoreboard_store.load_board(conn)
     except Exception:  # noqa: BLE001 - warming is an optimisation; the request path retries
         log.exception("could not pre-compute scores")
+
+
+class ForecastsApp(FastAPI):
+    """FastAPI with the security headers outside even Starlette's error middleware, so a
+    500 carries them too (middleware added with add_middleware runs inside it)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -51,12 +70,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             if scheduler is not None:
                 scheduler.shutdown()
 
-    app = FastAPI(
+    app = ForecastsApp(
         title="Forecasts",
         version="0.1.0",
         summary="Dated forecasts, news-watched resolutions, Brier scores and calibration.",
         lifespan=lifespan,
         dependencies=[Depends(read_guard)],
+        # Served by service.apidocs from vendored assets, behind the read guard.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -68,11 +91,35 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # two apps on two databases never share entries).
     app.state.question_pages = PageCache()
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    # Added last, so it runs first: a request for an unknown Host is refused before anything.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=host_patterns(settings.trusted_hosts))
     errors.install(app)
-    for module in (questions, estimates, sources, suggestions, scores, health):
+    for module in (
+        questions,
+        estimates,
+        sources,
+        suggestions,
+        scores,
+        tokens,
+        audit,
+        health,
+        apidocs,
+    ):
         app.include_router(module.router)
+    from service.api import drafts
+
+    app.include_router(drafts.router)
+    from service.api import webhooks
+
+    app.include_router(webhooks.router)
+    from service import feeds
+
+    app.include_router(feeds.router)
     from service.dashboard import routes as dashboard
 
     app.include_router(dashboard.router)
     dashboard.mount_static(app)
+    from service import openapi_docs
+
+    openapi_docs.install(app)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service.db import Database
+from service.cli_database import open_database
 from service.settings import get_settings
 
 app = typer.Typer(
@@ -28,14 +29,6 @@ console = Console()
 err = Console(stderr=True)
 
 
-def open_database() -> Database:
-    """The configured database, migrated to the newest schema."""
-    settings = get_settings()
-    db = Database(settings.database_url, settings)
-    db.migrate()
-    return db
-
-
 @app.command()
 def serve(
     host: Annotated[
@@ -47,13 +40,23 @@ def serve(
     import uvicorn
 
     from service.app import create_app
-    from service.auth import any_token_exists, create_token
+    from service.auth import MIN_ADMIN_TOKEN_CHARS, any_token_exists, create_token
+    from service.security import host_patterns
+    from service.serving import uvicorn_config
     from service.sourceconfig import sync_configured_sources
 
     settings = get_settings()
+    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    if admin_token is not None and len(admin_token) < MIN_ADMIN_TOKEN_CHARS:
+        err.print(
+            f"error: FORECASTS_ADMIN_TOKEN has {len(admin_token)} characters; it must have at "
+            f"least {MIN_ADMIN_TOKEN_CHARS} (a short token can be guessed). Make one with: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+        raise typer.Exit(2)
     db = open_database()
     if settings.admin_token is None and not any_token_exists(db):
-        secret = create_token(db, "admin", ["admin"])
+        _token_id, secret = create_token(db, "admin", ["admin"])
         console.print(
             "[bold]Created an admin token (shown once, store it now):[/bold]\n"
             f"  {secret}\n"
@@ -67,7 +70,13 @@ def serve(
     if added:
         console.print(f"Added {added} source(s) from the configuration.")
     console.print(f"Serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
+    trusted = host_patterns(settings.trusted_hosts)
+    if "*" not in trusted and host_patterns([host])[0] not in trusted:
+        err.print(
+            f"note: only requests for {', '.join(trusted)} are answered: add the names clients"
+            " use for this server to FORECASTS_TRUSTED_HOSTS"
+        )
+    uvicorn.Server(uvicorn_config(create_app(settings, db), settings, host=host, port=port)).run()
 
 
 @app.command()
@@ -83,35 +92,93 @@ def seed() -> None:
 def token_create(
     name: Annotated[str, typer.Argument(help="who or what the token is for")],
     scope: Annotated[
-        list[str], typer.Option("--scope", "-s", help="forecast, review or admin (repeatable)")
+        list[str],
+        typer.Option("--scope", "-s", help="forecast, record, review or admin (repeatable)"),
     ],
 ) -> None:
     """Create a token and print its secret once."""
+    from forecasts.errors import DomainError
     from service.auth import create_token
 
     scopes = [s.strip() for item in scope for s in item.replace(",", " ").split()]
     try:
-        secret = create_token(open_database(), name, scopes)
-    except ValueError as exc:
-        err.print(f"error: {exc}")
+        token_id, secret = create_token(open_database(), name, scopes, actor="command line")
+    except DomainError as exc:
+        err.print(f"error: {exc.detail}")
         raise typer.Exit(2) from exc
-    console.print(secret)
+    console.print(f"Token {token_id} '{name}' with scopes {', '.join(scopes)} (shown once):")
+    console.print(secret, soft_wrap=True)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """The tokens: id, name, scopes, created, last used, revoked (never a secret)."""
+    from service.auth import list_tokens
+
+    items, total = list_tokens(open_database(), limit=1000)
+    table = Table("id", "name", "scopes", "created", "last used", "revoked")
+
+    def when(instant: object) -> str:
+        return "" if instant is None else str(instant)[:19]
+
+    for t in items:
+        table.add_row(
+            str(t.id),
+            t.name,
+            " ".join(t.scopes),
+            when(t.created_at),
+            when(t.last_used_at),
+            when(t.revoked_at),
+        )
+    console.print(table)
+    console.print(f"{total} token(s)")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[str, typer.Argument(help="the token's name or id")],
+) -> None:
+    """Revoke a token: its next request is refused (401)."""
+    from forecasts.errors import DomainError
+    from service.auth import find_token, revoke_token
+
+    db = open_database()
+    try:
+        revoked = revoke_token(db, find_token(db, token), actor="command line")
+    except DomainError as exc:
+        err.print(f"error: {exc.detail}")
+        raise typer.Exit(2) from exc
+    console.print(f"Revoked token {revoked.id} '{revoked.name}'.")
+
+
+class QuestionStatus(StrEnum):
+    """The statuses `questions list --status` takes (anything else: exit 2, naming these)."""
+
+    open = "open"
+    resolved = "resolved"
+    annulled = "annulled"
 
 
 @questions_app.command("list")
 def questions_list(
-    status: Annotated[str | None, typer.Option(help="open, resolved or annulled")] = None,
+    status: Annotated[
+        QuestionStatus | None, typer.Option(help="open, resolved or annulled")
+    ] = None,
     tag: Annotated[str | None, typer.Option()] = None,
     forecaster: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
     """The questions as a table."""
-    from forecasts.questions import list_questions
+    from forecasts.question_views import list_questions
 
     db = open_database()
     with db.read() as conn:
         items, total = list_questions(
-            conn, status=status, tag=tag, forecaster=forecaster, limit=limit
+            conn,
+            status=status.value if status else None,
+            tag=tag,
+            forecaster=forecaster,
+            limit=limit,
         )
     table = Table(title=f"{len(items)} of {total} questions")
     for column in ("id", "title", "resolve by", "status", "latest forecasts"):
@@ -154,16 +221,18 @@ def import_(
     source: Annotated[Path, typer.Argument(help="a JSON file made by `forecasts export`")],
     new_ids: Annotated[bool, typer.Option(help="give imported questions fresh ids")] = False,
 ) -> None:
-    """Import questions exported as JSON (all or nothing)."""
+    """Import an export (all or nothing; what is already stored is skipped)."""
+    from forecasts.errors import DomainError
     from service.transfer import import_json
 
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
         count = import_json(open_database(), document, new_ids=new_ids)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, DomainError) as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from exc
-    console.print(f"Imported {count} question(s).")
+    total = len(document.get("questions") or [])
+    console.print(f"Imported {count} question(s) ({total - count} already present).")
 
 
 def _register_optional_commands() -> None:

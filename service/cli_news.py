@@ -32,7 +32,7 @@ def poll(
 ) -> None:
     """Run one poll cycle now: fetch, store, match, deadline check; then print the report."""
     from resolvers.cycle import run_cycle
-    from service.cli import open_database
+    from service.cli_database import open_database
     from service.polling import poll_config
     from service.settings import get_settings
     from service.sourceconfig import sync_configured_sources
@@ -81,8 +81,9 @@ def backtest(
     each question would have been flagged. Writes nothing to the database."""
     from forecasts.tables import news_t, questions_t
     from resolvers.backtest import BUNDLED_ARCHIVE_SOURCE, bundled_archive, replay, seed_questions
-    from resolvers.match import MatchItem, item_from_row, question_spec
-    from service.cli import open_database
+    from resolvers.match import MatchItem, question_spec
+    from resolvers.news_store import item_from_row
+    from service.cli_database import open_database
     from service.settings import get_settings
 
     settings = get_settings()

@@ -19,4 +19,6 @@ def poll_config(settings: Settings) -> PollConfig:
         guardian_api_key=(
             settings.guardian_api_key.get_secret_value() if settings.guardian_api_key else None
         ),
+        archive_dir=settings.archive_dir,
+        max_items_per_fetch=settings.max_items_per_fetch,
     )

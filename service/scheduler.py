@@ -26,12 +26,13 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, select, text
 
 from forecasts.models import utcnow
 from forecasts.tables import sources_t as sources
-from resolvers.cycle import run_cycle
+from resolvers.cycle import match_and_check, run_cycle
 from service.db import Database
 from service.polling import poll_config
 from service.settings import Settings
@@ -46,6 +47,15 @@ LEADER_LOCK_ID = 7_240_002
 POLL_JOB_FUNC = "service.scheduler:poll_source_job"
 DEADLINE_JOB_FUNC = "service.scheduler:deadline_job"
 DEADLINE_JOB_ID = "deadline"
+MATCH_JOB_FUNC = "service.scheduler:match_job"
+MATCH_JOB_ID = "match"
+NOTIFY_JOB_FUNC = "service.scheduler:notify_job"
+NOTIFY_JOB_ID = "notify"
+DIGEST_JOB_FUNC = "service.scheduler:digest_job"
+DIGEST_JOB_ID = "digest"
+# Source jobs only fetch and store; one matching pass runs this long after the first of them
+# finishes, for every source that finished meanwhile, so N sources cost one pass, not N.
+MATCH_DELAY = timedelta(seconds=5)
 SOURCE_JOB_PREFIX = "source-"
 # A source never polled runs this long after start (or after it is added), not at once, so
 # that starting the service is not slowed by a burst of fetches.
@@ -84,6 +94,8 @@ def first_run_time(
 class _JobContext:
     db: Database
     settings: Settings
+    scheduler: BackgroundScheduler
+    match_delay: timedelta = MATCH_DELAY
 
 
 # The database and settings of this process's elected scheduler. Jobs are stored by textual
@@ -100,21 +112,62 @@ def _job_context() -> _JobContext:
 
 
 def poll_source_job(source_id: int) -> None:
-    """Poll one source (then match new items and run the deadline check), as one cycle.
+    """Fetch and store one source's new items, then ask for the shared matching pass.
 
     The cycle skips a source that is disabled, deleted or backing off; the next sync drops
     the job of one that is gone.
     """
     context = _job_context()
-    report = run_cycle(context.db, poll_config(context.settings), source_ids=[source_id])
+    report = run_cycle(
+        context.db, poll_config(context.settings), source_ids=[source_id], match=False
+    )
     log.info("polled source %s: %s", source_id, report)
+    _request_match(context)
+
+
+def _request_match(context: _JobContext) -> None:
+    """Schedule the matching pass unless one is already waiting (it will see these items)."""
+    scheduler = context.scheduler
+    if scheduler.get_job(MATCH_JOB_ID) is not None:
+        return
+    scheduler.add_job(
+        MATCH_JOB_FUNC,
+        DateTrigger(utcnow() + context.match_delay, timezone=UTC),
+        id=MATCH_JOB_ID,
+        name="match new items and check deadlines",
+        replace_existing=True,
+    )
+
+
+def match_job() -> None:
+    """One matching pass over everything stored since the last, then the deadline check."""
+    context = _job_context()
+    created = match_and_check(context.db, poll_config(context.settings), now=utcnow())
+    log.info("matching pass: %s suggestions raised", created)
 
 
 def deadline_job() -> None:
     """Match stored items and raise deadline suggestions, fetching no source."""
+    match_job()
+
+
+def notify_job() -> None:
+    """Turn new suggestions and resolutions into webhook deliveries and send them."""
+    from service.webhooks import dispatch
+
     context = _job_context()
-    report = run_cycle(context.db, poll_config(context.settings), source_ids=[])
-    log.info("deadline check: %s", report)
+    queued, delivered = dispatch(context.db, context.settings)
+    if queued or delivered:
+        log.info("webhooks: %s deliveries queued, %s delivered", queued, delivered)
+
+
+def digest_job() -> None:
+    """The daily e-mail digest of pending reviews and past-deadline questions."""
+    from service.digest import send_digest
+
+    context = _job_context()
+    if context.settings.smtp_host and context.settings.digest_recipients:
+        send_digest(context.db, context.settings)
 
 
 # --- leader election ------------------------------------------------------------------------
@@ -258,12 +311,14 @@ class SourceScheduler:
         retry_seconds: float = RETRY_SECONDS,
         resync_seconds: float = RESYNC_SECONDS,
         first_run_delay: timedelta | None = None,
+        match_delay: timedelta = MATCH_DELAY,
     ) -> None:
         self.db = db
         self.settings = settings
         self.retry_seconds = retry_seconds
         self.resync_seconds = resync_seconds
         self.first_run_delay = FIRST_RUN_DELAY if first_run_delay is None else first_run_delay
+        self.match_delay = match_delay
         self._lock = _leader_lock(db)
         self._scheduler: BackgroundScheduler | None = None
         # Serialises becoming leader, stepping down and job changes from the API.
@@ -343,7 +398,7 @@ class SourceScheduler:
             timezone=UTC,
         )
         with _context_lock:
-            _context = _JobContext(self.db, self.settings)
+            _context = _JobContext(self.db, self.settings, scheduler, self.match_delay)
         self._scheduler = scheduler
         # Paused until the jobs match the sources table, so no stale job fires first.
         scheduler.start(paused=True)
@@ -396,6 +451,26 @@ class SourceScheduler:
                 CronTrigger(hour=0, minute=5, timezone=UTC),
                 id=DEADLINE_JOB_ID,
                 name="deadline check",
+                replace_existing=True,
+            )
+        if NOTIFY_JOB_ID not in stored:
+            scheduler.add_job(
+                NOTIFY_JOB_FUNC,
+                IntervalTrigger(seconds=max(5, self.settings.notify_every_seconds), timezone=UTC),
+                id=NOTIFY_JOB_ID,
+                name="webhook deliveries",
+                replace_existing=True,
+            )
+        if (
+            DIGEST_JOB_ID not in stored
+            and self.settings.smtp_host
+            and self.settings.digest_recipients
+        ):
+            scheduler.add_job(
+                DIGEST_JOB_FUNC,
+                CronTrigger(hour=self.settings.digest_hour % 24, minute=15, timezone=UTC),
+                id=DIGEST_JOB_ID,
+                name="e-mail digest",
                 replace_existing=True,
             )
         self._last_sync = time.monotonic()

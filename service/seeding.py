@@ -6,8 +6,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from forecasts import question_views as views
 from forecasts import questions as domain
-from forecasts.news_query import parse_query
 from forecasts.schemas import QuestionCreate
 from service.db import Database
 
@@ -28,16 +28,13 @@ def load_seeds(db: Database) -> tuple[int, int]:
         record = dict(record)
         seed_key = record.pop("seed_key")
         spec = QuestionCreate.model_validate(record)
-        news_query = spec.news_query or ""
-        parse_query(news_query)
         with db.write() as conn:
-            if domain.find_by_seed_key(conn, seed_key) is not None:
+            if views.find_by_seed_key(conn, seed_key) is not None:
                 existing += 1
                 continue
             domain.create_question(
                 conn,
                 spec,
-                news_query=news_query,
                 today=today,
                 actor=SEED_ACTOR,
                 seed_key=seed_key,

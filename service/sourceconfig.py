@@ -1,4 +1,4 @@
-"""News sources: their shapes at the API, the rules for changing them, and the configuration
+"""News sources: the rules for changing them, and the configuration
 file that `forecasts serve` loads (by default the one bundled with the package).
 
 Configured sources are only ever added by name: a source already present (perhaps changed
@@ -8,29 +8,22 @@ through the API since) is left exactly as it is.
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    Field,
-    StrictBool,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
+from pydantic import ValidationError
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from forecasts import audit
 from forecasts.errors import Conflict, InvalidInput, NotFound
 from forecasts.models import utcnow
-from forecasts.schemas import StrictBody
 from forecasts.tables import sources_t as sources
 from resolvers.fetch import guard_url
 from resolvers.sources import validate_options
 from service.db import Database
+from service.schemas import SourceCreate, SourceOut, SourcePatch
 from service.settings import Settings
 
 DEFAULT_SOURCES_FILE = "default_sources.toml"
@@ -41,68 +34,6 @@ NETWORK_KINDS = frozenset({"rss", "gdelt", "guardian"})
 # that sends the mask back keeps the stored secret.
 SECRET_OPTIONS = frozenset({"api_key"})
 SECRET_MASK = "***"
-
-SourceKind = Literal["rss", "gdelt", "guardian", "archive"]
-SourceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-SourceUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-# From once a minute to once a week.
-PollMinutes = Annotated[int, Field(ge=1, le=10080, strict=True)]
-SourceOptions = Annotated[dict[str, Any], Field(max_length=50)]
-
-
-class SourceCreate(StrictBody):
-    name: SourceName
-    kind: SourceKind
-    url: SourceUrl
-    poll_every_minutes: PollMinutes = 60
-    enabled: StrictBool = True
-    options: SourceOptions = {}
-
-
-class SourcePatch(StrictBody):
-    """Fields to change; fields left out stay as they are. `options` replaces the whole map."""
-
-    name: SourceName | None = None
-    kind: SourceKind | None = None
-    url: SourceUrl | None = None
-    poll_every_minutes: PollMinutes | None = None
-    enabled: StrictBool | None = None
-    options: SourceOptions | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        # Every field has a value; null would be read as "leave it" and hide a client bug.
-        if isinstance(data, dict):
-            nulls = sorted(k for k, v in data.items() if v is None)
-            if nulls:
-                raise ValueError(
-                    f"{', '.join(nulls)} cannot be null (leave a field out to keep it)"
-                )
-        return data
-
-
-class SourceOut(BaseModel):
-    id: int
-    name: str
-    kind: str
-    url: str
-    poll_every_minutes: int
-    enabled: bool
-    options: dict[str, Any]
-    last_polled_at: datetime | None
-    last_status: str | None
-    last_error: str | None
-    items_seen: int
-    consecutive_failures: int
-    backoff_until: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class SourcePage(BaseModel):
-    items: list[SourceOut]
-    total: int
 
 
 def public_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -162,11 +93,28 @@ def _check_name_free(conn: Connection, name: str, *, except_id: int | None = Non
         raise Conflict(f"a source named {name!r} already exists", field="name")
 
 
-def create_source(conn: Connection, spec: SourceCreate) -> int:
+# What a source's audit rows show: its settings, secrets masked, not its polling health.
+AUDITED_SOURCE_FIELDS = ("name", "kind", "url", "poll_every_minutes", "enabled", "options")
+
+
+def _audited(row: Any) -> dict[str, Any]:
+    fields = {name: getattr(row, name) for name in AUDITED_SOURCE_FIELDS}
+    fields["options"] = public_options(dict(fields["options"] or {}))
+    return fields
+
+
+def _source_row(conn: Connection, source_id: int) -> Any:
+    row = conn.execute(select(sources).where(sources.c.id == source_id)).first()
+    if row is None:
+        raise NotFound(f"source {source_id} not found")
+    return row
+
+
+def create_source(conn: Connection, spec: SourceCreate, *, actor: str = "configuration") -> int:
     """Store a source already checked by `check_source`; 409 if its name is taken."""
     _check_name_free(conn, spec.name)
     now = utcnow()
-    return int(
+    source_id = int(
         conn.execute(
             insert(sources)
             .values(
@@ -184,6 +132,14 @@ def create_source(conn: Connection, spec: SourceCreate) -> int:
             .returning(sources.c.id)
         ).scalar_one()
     )
+    audit.record(
+        conn,
+        actor=actor,
+        action="source.create",
+        object_id=source_id,
+        after=_audited(_source_row(conn, source_id)),
+    )
+    return source_id
 
 
 def stored_source(conn: Connection, source_id: int) -> dict[str, Any]:
@@ -215,11 +171,15 @@ def merge_patch(stored: dict[str, Any], patch: SourcePatch) -> dict[str, Any]:
 
 
 def update_source(
-    conn: Connection, source_id: int, patch: SourcePatch, merged: dict[str, Any]
+    conn: Connection,
+    source_id: int,
+    patch: SourcePatch,
+    merged: dict[str, Any],
+    *,
+    actor: str = "configuration",
 ) -> None:
     """Apply `patch` (with kind, url and options from `merge_patch`, already checked)."""
-    if conn.execute(select(sources.c.id).where(sources.c.id == source_id)).first() is None:
-        raise NotFound(f"source {source_id} not found")
+    before = _source_row(conn, source_id)
     values: dict[str, Any] = {
         name: getattr(patch, name)
         for name in ("name", "poll_every_minutes", "enabled")
@@ -230,13 +190,24 @@ def update_source(
         _check_name_free(conn, values["name"], except_id=source_id)
     values["updated_at"] = utcnow()
     conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+    audit.record(
+        conn,
+        actor=actor,
+        action="source.patch",
+        object_id=source_id,
+        before=_audited(before),
+        after=_audited(_source_row(conn, source_id)),
+    )
 
 
-def delete_source(conn: Connection, source_id: int) -> None:
-    """Remove a source. Its stored items stay (their source_id becomes null)."""
-    result = conn.execute(sources.delete().where(sources.c.id == source_id))
-    if result.rowcount == 0:
-        raise NotFound(f"source {source_id} not found")
+def delete_source(conn: Connection, source_id: int, *, actor: str = "configuration") -> None:
+    """Remove a source. Its stored items stay (their source_id becomes null), and so does
+    the evidence of suggestions made from them (kept on the suggestion as it was seen)."""
+    before = _source_row(conn, source_id)
+    conn.execute(sources.delete().where(sources.c.id == source_id))
+    audit.record(
+        conn, actor=actor, action="source.delete", object_id=source_id, before=_audited(before)
+    )
 
 
 # --- the configuration file -----------------------------------------------------------------

@@ -10,6 +10,7 @@ own, created and dropped here.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ from service.settings import Settings
 # cycle still fire while "today" is frozen for the code under test.
 freezegun.configure(extend_ignore_list=["asyncio"])
 
-ADMIN_SECRET = "test-admin-token"
+ADMIN_SECRET = "test-admin-token-of-at-least-32-characters"
 ADMIN = {"Authorization": f"Bearer {ADMIN_SECRET}"}
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN_URL = os.environ.get(
@@ -88,9 +89,14 @@ def truncate_all(db: Database) -> None:
             conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
 
 
+# The folder archive sources may read in tests (besides the bundled seeds).
+TEST_ARCHIVE_DIR = Path(tempfile.mkdtemp(prefix="forecasts-test-archive-dir-"))
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = dict(
         database_url=database_url,
+        archive_dir=TEST_ARCHIVE_DIR,
         admin_token=ADMIN_SECRET,
         scheduler="off",
         allow_private_sources=True,

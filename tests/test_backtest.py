@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from forecasts.models import NewsItem, Suggestion
+from forecasts.tables import news_t, suggestions_t
 from resolvers.backtest import BacktestResult, bundled_archive, replay, seed_questions
-from service.cli import app, open_database
+from service.cli import app
+from service.cli_database import open_database
 from service.settings import get_settings
 
 SEEDS = Path(__file__).parents[1] / "seeds"
@@ -101,10 +102,8 @@ def invoke(*args: str) -> str:
 
 def counts() -> tuple[int, int]:
     with open_database().read() as conn:
-        items = conn.execute(select(func.count()).select_from(NewsItem.__table__)).scalar_one()
-        suggestions = conn.execute(
-            select(func.count()).select_from(Suggestion.__table__)
-        ).scalar_one()
+        items = conn.execute(select(func.count()).select_from(news_t)).scalar_one()
+        suggestions = conn.execute(select(func.count()).select_from(suggestions_t)).scalar_one()
     return int(items), int(suggestions)
 
 

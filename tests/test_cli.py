@@ -41,8 +41,8 @@ def test_seed_is_idempotent_and_loads_the_article(database: str) -> None:
 
 
 def test_seeded_questions_carry_the_article_and_its_hedges(database: str) -> None:
-    from forecasts.questions import list_questions
-    from service.cli import open_database
+    from forecasts.question_views import list_questions
+    from service.cli_database import open_database
 
     invoke("seed")
     with open_database().read() as conn:
@@ -58,26 +58,33 @@ def test_seeded_questions_carry_the_article_and_its_hedges(database: str) -> Non
     assert len(status_quo) == 1 and "Assad" in status_quo[0].title
 
 
-def test_token_create_prints_a_working_secret(database: str) -> None:
+def test_token_create_list_and_revoke(database: str) -> None:
     from service.auth import TokenBook
-    from service.cli import open_database
+    from service.cli_database import open_database
 
-    secret = invoke("token", "create", "newsroom", "--scope", "forecast", "--scope", "review")
-    secret = secret.strip()
+    printed = invoke("token", "create", "newsroom", "--scope", "forecast", "--scope", "review")
+    assert "'newsroom'" in printed and "forecast, review" in printed, "name and scopes shown"
+    secret = printed.strip().splitlines()[-1].strip()
     principal = TokenBook(open_database(), None).lookup(secret)
     assert principal is not None and principal.scopes == {"forecast", "review"}
+    listed = invoke("token", "list")
+    assert "newsroom" in listed and secret not in listed
+    assert "Revoked token" in invoke("token", "revoke", "newsroom")
+    assert TokenBook(open_database(), None).lookup(secret) is None
+    again = runner.invoke(app, ["token", "revoke", "newsroom"])
+    assert again.exit_code == 2 and "no live token" in again.output
 
 
 def test_token_create_refuses_unknown_scopes(database: str) -> None:
     result = runner.invoke(app, ["token", "create", "x", "--scope", "superuser"])
     assert result.exit_code == 2
-    assert "scopes must be among" in result.output
+    assert "scopes must be one or more of" in result.output
 
 
 def test_json_export_import_round_trip_is_lossless(
     database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from service.cli import open_database
+    from service.cli_database import open_database
     from service.transfer import export_json
 
     invoke("seed")
@@ -115,8 +122,16 @@ def test_json_export_import_round_trip_is_lossless(
     assert "Imported 8 question(s)" in invoke("import", str(exported))
     second = export_json(open_database())
     assert second == first
-    refused = runner.invoke(app, ["import", str(exported)])
-    assert refused.exit_code == 2 and "already exists" in refused.output
+    again = invoke("import", str(exported))
+    assert "Imported 0 question(s) (8 already present)" in again
+    assert export_json(open_database()) == first, "importing the same file twice adds nothing"
+    bad = json.loads(exported.read_text())
+    bad["questions"][3]["forecasts"][0]["probability"] = 7.5
+    bad["questions"][3]["id"] = 99
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(bad))
+    refused = runner.invoke(app, ["import", str(broken)])
+    assert refused.exit_code == 2 and "question 99, forecast 1: probability 7.5" in refused.output
     assert len(export_json(open_database())["questions"]) == 8, "a refused import writes nothing"
     invoke("import", str(exported), "--new-ids")
     assert len(export_json(open_database())["questions"]) == 16
@@ -135,4 +150,15 @@ def test_import_rejects_a_foreign_document(database: str, tmp_path: Path) -> Non
     path = tmp_path / "x.json"
     path.write_text('{"questions": []}')
     result = runner.invoke(app, ["import", str(path)])
-    assert result.exit_code == 2 and "forecasts-export/1" in result.output
+    assert result.exit_code == 2 and "forecasts-export/2" in result.output
+
+
+def test_serve_refuses_a_short_admin_token(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORECASTS_ADMIN_TOKEN", "x")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["serve", "--port", "1"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "FORECASTS_ADMIN_TOKEN has 1 characters; it must have at least 32" in result.output

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from forecasts.questions import create_question, resolve_question
-from forecasts.schemas import ForecastIn, QuestionCreate, ResolveIn
 from service.cli import app
 from service.db import Database
 from service.settings import get_settings
+from tests.factories import store_question, store_resolution
 
 runner = CliRunner()
 TODAY = date(2026, 7, 15)
@@ -33,28 +32,18 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Databa
 
 
 def add_resolved(db: Database, title: str, who: str, p: float, outcome: str, tag: str) -> None:
-    with db.write() as conn:
-        question_id = create_question(
-            conn,
-            QuestionCreate(
-                title=title,
-                resolution_criteria="As the title says.",
-                resolve_by=date(2026, 12, 31),
-                opened_on=date(2026, 6, 1),
-                tags=[tag],
-                forecast=ForecastIn(forecaster=who, probability=p),
-            ),
-            news_query="event",
-            today=TODAY,
-            actor="test",
-        )
-        resolve_question(
-            conn,
-            question_id,
-            ResolveIn(outcome=outcome, resolved_on=date(2026, 7, 1)),  # type: ignore[arg-type]
-            today=TODAY,
-            actor="test",
-        )
+    question_id = store_question(
+        db,
+        today=TODAY,
+        title=title,
+        resolution_criteria="As the title says.",
+        resolve_by="2026-12-31",
+        opened_on="2026-06-01",
+        tags=[tag],
+        news_query="event",
+        forecast={"forecaster": who, "probability": p},
+    )
+    store_resolution(db, question_id, outcome, resolved_on=date(2026, 7, 1), today=TODAY)
 
 
 @pytest.fixture

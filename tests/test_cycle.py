@@ -4,7 +4,9 @@ sources, storing, matching, joining, re-runs after a kill, backoff, deadlines.""
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
@@ -17,26 +19,25 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import func, insert, select, update
 from werkzeug import Request, Response
 
-from forecasts.models import EvidenceLink, NewsItem, Question, Source, Suggestion, utcnow
-from forecasts.questions import create_question
-from forecasts.schemas import QuestionCreate
+from forecasts.models import utcnow
+from forecasts.tables import links_t, news_t, sources_t, suggestions_t
+from forecasts.tables import questions_t as questions_table
 from resolvers.cycle import match_unmatched, run_cycle
 from resolvers.items import PollConfig
 from service.db import Database
-
-sources_t = Source.__table__
-news_t = NewsItem.__table__
-suggestions_t = Suggestion.__table__
-links_t = EvidenceLink.__table__
+from tests.factories import store_question, store_resolution
 
 # Real asyncio time: the cycle's per-source deadlines run on the event loop's clock.
 pytestmark = pytest.mark.freeze_time("2016-06-01T12:00:00Z", real_asyncio=True)
 
+# Archive sources read only inside their folder: each test's archive file is written here.
+ARCHIVE_DIR = Path(tempfile.mkdtemp(prefix="forecasts-test-archives-"))
 CONFIG = PollConfig(
     allow_private_sources=True,
     source_deadline_seconds=5.0,
     fetch_timeout_seconds=5.0,
     fetch_retries=0,
+    archive_dir=ARCHIVE_DIR,
 )
 WITHDRAW = "Russia (withdraw OR withdraws OR withdrew) Syria"
 
@@ -100,8 +101,8 @@ FEED_ITEMS = [
 
 
 @pytest.fixture
-def archive_file(tmp_path: Path) -> Path:
-    path = tmp_path / "archive.json"
+def archive_file() -> Path:
+    path = ARCHIVE_DIR / f"archive-{uuid.uuid4().hex}.json"
     path.write_text(json.dumps({"items": ARCHIVE_ITEMS}), encoding="utf-8")
     return path
 
@@ -138,14 +139,7 @@ def add_question(db: Database, query: str = WITHDRAW, **fields: Any) -> int:
         "news_query": query,
         **fields,
     }
-    with db.write() as conn:
-        return create_question(
-            conn,
-            QuestionCreate.model_validate(body),
-            news_query=query,
-            today=date(2016, 6, 1),
-            actor="test",
-        )
+    return store_question(db, today=date(2016, 6, 1), **body)
 
 
 def suggestions(db: Database, status: str | None = None) -> list[Any]:
@@ -172,7 +166,7 @@ def two_sources(db: Database, archive_file: Path, httpserver: HTTPServer) -> dic
         rss(FEED_ITEMS), content_type="application/rss+xml"
     )
     return {
-        "archive": add_source(db, "local archive", "archive", str(archive_file)),
+        "archive": add_source(db, "local archive", "archive", archive_file.name),
         "wire": add_source(db, "test wire", "rss", httpserver.url_for("/feed.xml")),
     }
 
@@ -288,7 +282,7 @@ def test_a_failing_source_is_recorded_backed_off_and_stops_no_other(
     db: Database, archive_file: Path, httpserver: HTTPServer, freezer: Any
 ):
     add_question(db)
-    archive = add_source(db, "local archive", "archive", str(archive_file), every=1440)
+    archive = add_source(db, "local archive", "archive", archive_file.name, every=1440)
     broken = add_source(db, "broken wire", "rss", httpserver.url_for("/broken.xml"), every=30)
     httpserver.expect_request("/broken.xml").respond_with_data("overloaded", status=503)
     report = run_cycle(db, CONFIG)
@@ -352,9 +346,14 @@ def hanging(httpserver: HTTPServer) -> Iterator[str]:
 
 def test_a_hung_source_is_cut_at_its_deadline(db: Database, archive_file: Path, hanging: str):
     add_question(db)
-    add_source(db, "local archive", "archive", str(archive_file))
+    add_source(db, "local archive", "archive", archive_file.name)
     hung = add_source(db, "hung wire", "rss", hanging)
-    config = PollConfig(allow_private_sources=True, source_deadline_seconds=1.5, fetch_retries=0)
+    config = PollConfig(
+        allow_private_sources=True,
+        source_deadline_seconds=1.5,
+        fetch_retries=0,
+        archive_dir=ARCHIVE_DIR,
+    )
     report = run_cycle(db, config)
     assert report.new_items == 3
     [error] = report.errors
@@ -441,20 +440,15 @@ def test_status_quo_question_gets_its_default_yes_at_the_deadline(db: Database, 
 
 
 def test_suggestions_of_questions_resolved_directly_are_superseded(db: Database, two_sources: dict):
+    """Resolving by hand supersedes the question's pending suggestion in the same
+    transaction, and no later cycle brings it back."""
     question_id = add_question(db)
     run_cycle(db, CONFIG)
-    from forecasts.models import Question
-
-    questions_t = Question.__table__
-    with db.write() as conn:
-        conn.execute(
-            update(questions_t)
-            .where(questions_t.c.id == question_id)
-            .values(status="resolved", outcome="yes", resolved_on=date(2016, 3, 14))
-        )
-    run_cycle(db, CONFIG, source_ids=[])
+    store_resolution(db, question_id, "yes", resolved_on=date(2016, 3, 14), today=date(2016, 6, 1))
     [suggestion] = suggestions(db)
     assert suggestion.status == "superseded"
+    run_cycle(db, CONFIG, source_ids=[])
+    assert [s.status for s in suggestions(db)] == ["superseded"]
 
 
 def test_a_question_added_after_its_news_was_matched_gets_that_news_once(
@@ -467,9 +461,9 @@ def test_a_question_added_after_its_news_was_matched_gets_that_news_once(
     assert suggestion.question_id == question_id and len(suggestion.evidence) == 2
     # Asked to match its news again (its window changed), nothing is counted twice.
     with db.write() as conn:
-        conn.execute(update(Question.__table__).values(match_pending=True))
+        conn.execute(update(questions_table).values(match_pending=True))
     assert run_cycle(db, CONFIG, source_ids=[]).suggestions_created == 0
     assert len(suggestions(db)[0].evidence) == 2
     with db.read() as conn:
-        pending = conn.execute(select(Question.__table__.c.match_pending)).scalars().all()
+        pending = conn.execute(select(questions_table.c.match_pending)).scalars().all()
     assert pending == [False], "the pass is done once, not every cycle"

@@ -11,7 +11,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 
-from forecasts.models import NewsItem, Source
+from forecasts.tables import news_t as news_items
+from forecasts.tables import sources_t
 from resolvers.fetch import Fetcher
 from resolvers.ingest import RawItem, html_to_text, normalise_items, store_items
 from resolvers.items import NewsItemIn, PollConfig, dedup_key
@@ -20,7 +21,6 @@ from service.db import Database
 from tests.conftest import make_settings, truncate_all
 
 NOW = datetime(2026, 8, 14, 12, 0, tzinfo=UTC)
-news_items = NewsItem.__table__
 
 
 def item(n: int, *, link: str | None = None, source_name: str = "Feed") -> NewsItemIn:
@@ -40,9 +40,9 @@ def add_source(db: Database, name: str) -> int:
     with db.write() as conn:
         return int(
             conn.execute(
-                Source.__table__.insert()
+                sources_t.insert()
                 .values(name=name, kind="rss", url=f"https://example.org/{name}", options={})
-                .returning(Source.__table__.c.id)
+                .returning(sources_t.c.id)
             ).scalar_one()
         )
 
@@ -209,7 +209,7 @@ def test_a_racing_insert_of_an_uncommitted_item_skips_it(pg_db: Database) -> Non
 # ------------------------------------------------------------------------ normalising
 
 
-def test_normalise_dates_undated_items_now_and_drops_future_ones() -> None:
+def test_normalise_keeps_undated_items_undated_and_drops_future_ones() -> None:
     raw = [
         RawItem("Undated", "", "https://example.org/a", None),
         RawItem("Tomorrow evening", "", "https://example.org/b", NOW + timedelta(hours=23)),
@@ -221,7 +221,7 @@ def test_normalise_dates_undated_items_now_and_drops_future_ones() -> None:
     items, counts = normalise_items(raw, source_name="Feed", now=NOW)
     by_title = {i.title: i for i in items}
     assert set(by_title) == {"Undated", "Tomorrow evening", "Offset"}
-    assert by_title["Undated"].published_at == NOW
+    assert by_title["Undated"].published_at is None
     assert by_title["Offset"].published_at == datetime(2026, 8, 13, 8, 0, tzinfo=UTC)
     assert by_title["Offset"].published_at.tzinfo == UTC
     assert counts["undated"] == 1

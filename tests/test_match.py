@@ -10,28 +10,24 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from forecasts.models import EvidenceLink, Question, Suggestion
 from forecasts.news_query import parse_query
-from forecasts.questions import create_question
-from forecasts.schemas import QuestionCreate
+from forecasts.tables import links_t, questions_t, suggestions_t
+from resolvers.evidence import combine
 from resolvers.match import (
     AnalysedItem,
     MatchIndex,
     MatchItem,
     QuestionSpec,
-    combine,
     hits_for,
     judge,
-    load_open_questions,
     question_spec,
-    record_hits,
 )
+from resolvers.news_store import load_open_questions
+from resolvers.suggestion_store import record_hits
 from service.db import Database
+from tests.factories import store_question
 
 SEEDS = Path(__file__).parents[1] / "seeds"
-suggestions_t = Suggestion.__table__
-links_t = EvidenceLink.__table__
-questions_t = Question.__table__
 
 
 def spec(
@@ -246,14 +242,7 @@ def _question(db: Database, query: str = WITHDRAW, **kw: object) -> int:
         "news_query": query,
         **kw,
     }
-    with db.write() as conn:
-        return create_question(
-            conn,
-            QuestionCreate.model_validate(body),
-            news_query=query,
-            today=date(2020, 1, 1),
-            actor="test",
-        )
+    return store_question(db, today=date(2020, 1, 1), **body)
 
 
 NOW = datetime(2020, 1, 1, tzinfo=UTC)

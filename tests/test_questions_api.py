@@ -266,8 +266,8 @@ def test_writes_need_a_valid_token(client: TestClient) -> None:
 def test_scopes_are_enforced(client: TestClient, db) -> None:  # noqa: ANN001
     from service.auth import create_token
 
-    forecaster = {"Authorization": f"Bearer {create_token(db, 'fc', ['forecast'])}"}
-    reviewer = {"Authorization": f"Bearer {create_token(db, 'rev', ['review'])}"}
+    forecaster = {"Authorization": f"Bearer {create_token(db, 'fc', ['forecast'])[1]}"}
+    reviewer = {"Authorization": f"Bearer {create_token(db, 'rev', ['review'])[1]}"}
     created = client.post("/api/questions", json=QUESTION, headers=forecaster)
     assert created.status_code == 201
     qid = created.json()["id"]

@@ -7,7 +7,9 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
+from forecasts import question_views as views
 from forecasts import questions as domain
+from forecasts import restore
 from forecasts.errors import InvalidInput, NotFound, QuestionClosed, UnknownEstimate
 from forecasts.estimates import estimate_table, normalise_phrase, probability_of
 from forecasts.schemas import ForecastIn, QuestionCreate, ResolveIn
@@ -51,12 +53,11 @@ def test_create_and_read_back(sqlite_db) -> None:  # noqa: ANN001
     with sqlite_db.write() as conn:
         qid = domain.create_question(
             conn,
-            spec(forecast={"forecaster": "A", "estimate": "unlikely"}),
-            news_query="port reopen",
+            spec(forecast={"forecaster": "A", "estimate": "unlikely"}, news_query="port reopen"),
             today=TODAY,
             actor="t",
         )
-        question = domain.get_question(conn, qid)
+        question = views.get_question(conn, qid)
     assert question.forecasts[0].probability == probability_of("unlikely")
     assert question.forecasts[0].made_on == date(2026, 2, 1)
 
@@ -71,10 +72,10 @@ def test_create_and_read_back(sqlite_db) -> None:  # noqa: ANN001
 )
 def test_window_rules(sqlite_db, changes: dict, field: str) -> None:  # noqa: ANN001
     with pytest.raises(InvalidInput) as error, sqlite_db.write() as conn:
-        domain.create_question(conn, spec(**changes), news_query="x", today=TODAY, actor=None)
+        domain.create_question(conn, spec(**changes), today=TODAY, actor=None)
     assert error.value.field == field
     with sqlite_db.read() as conn:
-        assert domain.list_questions(conn)[1] == 0, "the transaction left nothing behind"
+        assert views.list_questions(conn)[1] == 0, "the transaction left nothing behind"
 
 
 def test_schema_refuses_loose_numbers() -> None:
@@ -86,7 +87,7 @@ def test_schema_refuses_loose_numbers() -> None:
 
 def test_closed_questions_refuse_changes(sqlite_db) -> None:  # noqa: ANN001
     with sqlite_db.write() as conn:
-        qid = domain.create_question(conn, spec(), news_query="x", today=TODAY, actor=None)
+        qid = domain.create_question(conn, spec(), today=TODAY, actor=None)
         domain.resolve_question(conn, qid, ResolveIn(outcome="no"), today=TODAY, actor="r")
     with pytest.raises(QuestionClosed), sqlite_db.write() as conn:
         domain.add_forecast(
@@ -113,7 +114,7 @@ def test_new_or_requeried_questions_wait_for_a_news_pass(sqlite_db) -> None:  # 
             return bool(conn.execute(select(table.c.match_pending)).scalar_one())
 
     with sqlite_db.write() as conn:
-        qid = domain.create_question(conn, spec(), news_query="port", today=TODAY, actor=None)
+        qid = domain.create_question(conn, spec(news_query="port"), today=TODAY, actor=None)
     assert pending()
     with sqlite_db.write() as conn:
         conn.execute(update(table).values(match_pending=False))
@@ -122,3 +123,107 @@ def test_new_or_requeried_questions_wait_for_a_news_pass(sqlite_db) -> None:  # 
     with sqlite_db.write() as conn:
         domain.update_question(conn, qid, QuestionPatch(resolve_by="2026-06-30"), today=TODAY)
     assert pending()
+
+
+def test_the_domain_validates_and_derives_the_news_query(sqlite_db) -> None:  # noqa: ANN001
+    from forecasts.schemas import QuestionPatch
+
+    with pytest.raises(InvalidInput) as error, sqlite_db.write() as conn:
+        domain.create_question(conn, spec(news_query="port AND ("), today=TODAY, actor=None)
+    assert error.value.field == "news_query"
+    with sqlite_db.write() as conn:
+        qid = domain.create_question(conn, spec(), today=TODAY, actor=None)
+        derived = views.get_question(conn, qid).news_query
+        assert "port" in derived, "a question without a query gets one from its title"
+        domain.update_question(conn, qid, QuestionPatch(news_query="harbour"), today=TODAY)
+        assert views.get_question(conn, qid).news_query == "harbour"
+        domain.update_question(conn, qid, QuestionPatch(news_query=""), today=TODAY)
+        assert views.get_question(conn, qid).news_query == derived, "emptied: derived again"
+
+
+def _pending_suggestion(conn, question_id: int, outcome: str) -> int:  # noqa: ANN001
+    from datetime import UTC, datetime
+
+    from forecasts.tables import suggestions_t
+
+    now = datetime(2026, 2, 20, tzinfo=UTC)
+    return int(
+        conn.execute(
+            suggestions_t.insert()
+            .values(
+                question_id=question_id,
+                outcome=outcome,
+                confidence=0.7,
+                resolver="news-match",
+                rationale="test",
+                evidence=[],
+                status="pending",
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(suggestions_t.c.id)
+        ).scalar_one()
+    )
+
+
+def test_deciding_a_question_supersedes_its_pending_suggestions_at_once(sqlite_db) -> None:  # noqa: ANN001
+    """Resolving or annulling, by hand or by accepting one suggestion, leaves no pending
+    suggestion on the question in the same transaction: nothing needs to sweep them up."""
+    from sqlalchemy import select
+
+    from forecasts.suggestions import accept_suggestion
+    from forecasts.tables import suggestions_t
+
+    def statuses(qid: int) -> dict[int, str]:
+        with sqlite_db.read() as conn:
+            rows = conn.execute(
+                select(suggestions_t.c.id, suggestions_t.c.status).where(
+                    suggestions_t.c.question_id == qid
+                )
+            )
+            return {r.id: r.status for r in rows}
+
+    with sqlite_db.write() as conn:
+        by_hand = domain.create_question(conn, spec(), today=TODAY, actor=None)
+        annulled = domain.create_question(conn, spec(), today=TODAY, actor=None)
+        accepted = domain.create_question(conn, spec(), today=TODAY, actor=None)
+        for qid in (by_hand, annulled, accepted):
+            _pending_suggestion(conn, qid, "yes")
+            _pending_suggestion(conn, qid, "no")
+    with sqlite_db.write() as conn:
+        domain.resolve_question(conn, by_hand, ResolveIn(outcome="yes"), today=TODAY, actor="r")
+        domain.resolve_question(
+            conn, annulled, ResolveIn(outcome="annulled"), today=TODAY, actor="r"
+        )
+    assert set(statuses(by_hand).values()) == {"superseded"}
+    assert set(statuses(annulled).values()) == {"superseded"}
+    chosen = min(statuses(accepted))
+    with sqlite_db.write() as conn:
+        accept_suggestion(conn, chosen, note=None, actor="r", today=TODAY)
+    assert statuses(accepted) == {chosen: "accepted", chosen + 1: "superseded"}
+
+
+def test_a_restored_question_obeys_the_rules_or_nothing_is_written(sqlite_db) -> None:  # noqa: ANN001
+    values = {
+        "id": 41,
+        "title": "Will the port reopen this spring?",
+        "resolution_criteria": "Reopened.",
+        "opened_on": date(2026, 2, 1),
+        "resolve_by": date(2026, 5, 31),
+        "tags": ["ports", "ports"],
+        "status": "open",
+        "evidence_urls": [],
+    }
+    bad = [{"forecaster": "A", "probability": 7.5, "made_on": date(2026, 2, 1)}]
+    with pytest.raises(InvalidInput) as error, sqlite_db.write() as conn:
+        restore.restore_question(conn, values, bad, keep_id=True)
+    assert "question 41, forecast 1: probability 7.5" in error.value.detail
+    with sqlite_db.read() as conn:
+        assert views.list_questions(conn)[1] == 0
+    good = [{"forecaster": "A", "probability": 0.75, "made_on": date(2026, 2, 1)}]
+    with sqlite_db.write() as conn:
+        assert restore.restore_question(conn, values, good, keep_id=True) == 41
+        restored = views.get_question(conn, 41)
+    assert restored.tags == ["ports"]
+    with sqlite_db.read() as conn:
+        assert views.list_questions(conn, tag="ports")[1] == 1, "the tag index is the domain's"

@@ -206,7 +206,7 @@ def test_accept_and_reject_from_the_review_page(
     top.locator("button[data-action=accept]").click()
     page.wait_for_function("el => el.textContent.includes('401')", arg=result.element_handle())
     assert "invalid or revoked token" in result.inner_text()
-    forecaster_only = create_token(sqlite_db, "forecaster-only", ["forecast"])
+    forecaster_only = create_token(sqlite_db, "forecaster-only", ["forecast"])[1]
     page.fill("#review-token", forecaster_only)
     top.locator("button[data-action=accept]").click()
     page.wait_for_function("el => el.textContent.includes('403')", arg=result.element_handle())
@@ -215,7 +215,7 @@ def test_accept_and_reject_from_the_review_page(
         assert client.get(f"/api/questions/{queue['kappa']}").json()["status"] == "open"
 
     # A reviewer accepts: the card says so and the question's other suggestion is superseded.
-    reviewer = create_token(sqlite_db, "reviewer", ["review"])
+    reviewer = create_token(sqlite_db, "reviewer", ["review"])[1]
     page.fill("#review-token", reviewer)
     top.locator("input[name=note]").fill("Confirmed by two outlets")
     top.locator("button[data-action=accept]").click()
@@ -310,3 +310,38 @@ def test_review_page_without_suggestions(client: TestClient) -> None:
     assert response.status_code == 200
     assert "Nothing to review" in response.text
     assert 'id="review-token"' in response.text
+
+
+@pytest.mark.browser
+def test_undo_from_the_question_page_reopens_it(sqlite_db: Database, tmp_path: Path) -> None:
+    """A mis-clicked acceptance is undone from the question's page: the question is open
+    again, its suggestions are back in the queue, and the history says who undid it."""
+    with start_server(sqlite_db) as server:
+        with api(server) as client:
+            question_id = add_question(client, "Will the kappa ceasefire hold?")
+            yes = add_suggestion(sqlite_db, question_id, "yes", 0.8, evidence=KAPPA_NEWS)
+            no = add_suggestion(sqlite_db, question_id, "no", 0.3)
+            accepted = client.post(f"/api/suggestions/{yes}/accept", json={})
+            assert accepted.status_code == 200
+        reviewer = create_token(sqlite_db, "reviewer", ["review"])[1]
+        for browser in open_browser(server.url):
+            page = browser.page
+            browser.goto(f"/questions/{question_id}")
+            assert "Resolved" in page.locator("#resolution").inner_text()
+            page.fill("#undo-token", "fct_not-a-real-token")
+            page.click("#undo-button")
+            page.locator("#undo-result", has_text="401").wait_for()
+            page.fill("#undo-token", reviewer)
+            page.fill("#undo-note", "accepted by mistake")
+            page.click("#undo-button")
+            page.wait_for_selector("#resolution", state="detached")
+            page.screenshot(path=tmp_path / "question-undone.png", full_page=True)
+            browser.check_clean()
+        with api(server) as client:
+            question = client.get(f"/api/questions/{question_id}").json()
+            history = client.get(f"/api/questions/{question_id}/history").json()["items"]
+        assert (question["status"], question["outcome"]) == ("open", None)
+        assert suggestion_row(sqlite_db, yes).status == "pending"
+        assert suggestion_row(sqlite_db, no).status == "pending"
+        assert history[-1]["action"] == "question.reopen" and history[-1]["actor"] == "reviewer"
+        assert history[-1]["after"]["note"] == "accepted by mistake"

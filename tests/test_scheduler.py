@@ -23,6 +23,7 @@ from service.db import Database
 from service.scheduler import (
     DEADLINE_JOB_ID,
     LEADER_LOCK_ID,
+    NOTIFY_JOB_ID,
     SourceScheduler,
     deadline_job,
     first_run_time,
@@ -30,7 +31,8 @@ from service.scheduler import (
     source_job_id,
     start_scheduler,
 )
-from service.sourceconfig import SourceCreate, create_source
+from service.schemas import SourceCreate
+from service.sourceconfig import create_source
 from tests import waiting
 from tests.conftest import make_settings
 
@@ -132,7 +134,12 @@ def test_jobs_follow_the_enabled_sources_with_times_from_the_frozen_clock(
 
     assert scheduler.running
     jobs = {job.id: job for job in scheduler.jobs()}
-    assert set(jobs) == {source_job_id(never), source_job_id(recent), DEADLINE_JOB_ID}
+    assert set(jobs) == {
+        source_job_id(never),
+        source_job_id(recent),
+        DEADLINE_JOB_ID,
+        NOTIFY_JOB_ID,
+    }
     assert source_job_id(off) not in jobs
     assert jobs[source_job_id(never)].next_run_time == now + timedelta(seconds=10)
     assert jobs[source_job_id(recent)].next_run_time == now + timedelta(minutes=60)
@@ -154,7 +161,7 @@ def test_jobs_persist_across_a_restart_once_each(
     kept = add_source(sqlite_db, "kept")
     dropped = add_source(sqlite_db, "deleted while stopped")
     first = open_process(sqlite_db)
-    expected = sorted([source_job_id(kept), source_job_id(dropped), DEADLINE_JOB_ID])
+    expected = sorted([source_job_id(kept), source_job_id(dropped), DEADLINE_JOB_ID, NOTIFY_JOB_ID])
     assert stored_job_ids(sqlite_db) == expected
     before = {job.id: job.next_run_time for job in first.jobs()}
     stop(first, schedulers)
@@ -168,7 +175,9 @@ def test_jobs_persist_across_a_restart_once_each(
     second = open_process(sqlite_db)
     assert second.running
     ids = stored_job_ids(sqlite_db)
-    assert ids == sorted([source_job_id(kept), source_job_id(added), DEADLINE_JOB_ID])
+    assert ids == sorted(
+        [source_job_id(kept), source_job_id(added), DEADLINE_JOB_ID, NOTIFY_JOB_ID]
+    )
     after = {job.id: job.next_run_time for job in second.jobs()}
     # A job that was kept keeps its next run: a restart does not push polls back.
     assert after[source_job_id(kept)] == before[source_job_id(kept)]
@@ -238,7 +247,11 @@ def test_exactly_one_of_two_processes_leads_and_the_other_takes_over(
     stop(first, schedulers)
     assert not first.running
     assert wait_until(lambda: second.running)
-    assert {job.id for job in second.jobs()} == {source_job_id(shared), DEADLINE_JOB_ID}
+    assert {job.id for job in second.jobs()} == {
+        source_job_id(shared),
+        DEADLINE_JOB_ID,
+        NOTIFY_JOB_ID,
+    }
 
 
 def test_sqlite_leader_holds_a_lock_file_next_to_the_database(
@@ -325,9 +338,7 @@ def test_the_deadline_job_raises_suggestions_and_polls_no_source(
         news_query="nothing-matches-this-zzz",
     )
     with sqlite_db.write() as conn:
-        question_id = create_question(
-            conn, spec, news_query="nothing-matches-this-zzz", today=utc_today(), actor="test"
-        )
+        question_id = create_question(conn, spec, today=utc_today(), actor="test")
     scheduler = start_scheduler(sqlite_db, sqlite_db.settings, **FAST)
     schedulers.append(scheduler)
 
@@ -410,3 +421,51 @@ def test_when_the_leader_process_is_killed_another_process_takes_over(db: Databa
         first.kill()
         if second is not None:
             second.kill()
+
+
+def test_source_jobs_only_fetch_and_share_one_matching_pass(
+    sqlite_db: Database, schedulers: list[SourceScheduler]
+) -> None:
+    """Two sources polled by their jobs store their items unmatched and leave one matching
+    job waiting; that one pass then matches the items of both and raises the suggestions."""
+    from service.scheduler import MATCH_JOB_ID, match_job
+
+    first = add_source(sqlite_db, "archive one")
+    second = add_source(sqlite_db, "archive two", url="package:seeds/archive.json")
+    with sqlite_db.write() as conn:
+        create_question(
+            conn,
+            QuestionCreate(
+                title="Will Russia announce a withdrawal of its forces from Syria?",
+                resolution_criteria="YES on an announced withdrawal of Russian forces.",
+                opened_on=date(2015, 11, 1),
+                resolve_by=date(2016, 12, 31),
+                news_query="Russia withdraw Syria",
+            ),
+            today=utc_today(),
+            actor="test",
+        )
+    scheduler = start_scheduler(sqlite_db, sqlite_db.settings, match_delay=LATER, **FAST)
+    schedulers.append(scheduler)
+
+    poll_source_job(first)
+    poll_source_job(second)
+
+    with sqlite_db.read() as conn:
+        unmatched = conn.execute(
+            select(func.count()).select_from(news_items).where(news_items.c.matched.is_(False))
+        ).scalar_one()
+        raised = conn.execute(select(func.count()).select_from(suggestions)).scalar_one()
+    assert unmatched > 0 and raised == 0, "a poll job fetches and stores, it does not match"
+    waiting_jobs = [job.id for job in scheduler.jobs() if job.id == MATCH_JOB_ID]
+    assert waiting_jobs == [MATCH_JOB_ID], "both sources share one waiting matching pass"
+
+    match_job()
+
+    with sqlite_db.read() as conn:
+        unmatched = conn.execute(
+            select(func.count()).select_from(news_items).where(news_items.c.matched.is_(False))
+        ).scalar_one()
+        raised = conn.execute(select(func.count()).select_from(suggestions)).scalar_one()
+    assert unmatched == 0
+    assert raised > 0

@@ -129,8 +129,15 @@ def test_scores_by_hand(scored: TestClient) -> None:
         "decomposition",
         "calibration",
         "by_forecaster",
+        "by_estimate",
+        "discrimination",
     }
     assert body["n"] == 5
+    # Yes pairs 0.8, 0.4, 0.7 against no pairs 0.3, 0.6: 5 of the 6 orderings are right.
+    assert body["discrimination"]["auc"] == pytest.approx(5 / 6)
+    # Right side of 50 %: 0.8 and 0.7 (yes), 0.3 (no); 0.4 (yes) and 0.6 (no) are not.
+    assert body["discrimination"]["right_side"] == pytest.approx(3 / 5)
+    assert body["by_estimate"] == [], "every forecast here was a number"
     assert body["brier"] == pytest.approx(0.188)
     logs = [math.log(0.8), math.log(0.4), math.log(0.7), math.log(0.4), math.log(0.7)]
     assert body["log_score"] == pytest.approx(sum(logs) / 5)
@@ -229,6 +236,8 @@ def test_no_resolved_question_answers_n_zero_and_nulls(
         "decomposition": {"reliability": None, "resolution": None, "uncertainty": None},
         "calibration": [],
         "by_forecaster": [],
+        "by_estimate": [],
+        "discrimination": {"auc": None, "right_side": None},
     }
     # A known forecaster with nothing scored yet is not an error either.
     assert scores(client, forecaster="ann")["n"] == 0
@@ -389,7 +398,10 @@ def test_csv_downloads_match_the_json(scored: TestClient) -> None:
         "Will the second event happen?",
     }
     by_json = scored.get("/api/scores/questions", params={"tag": "econ"}).json()["items"]
-    assert [float(r["brier"]) for r in rows] == pytest.approx([i["brier"] for i in by_json])
+    # The CSV rounds to 4 places (csv_cells.FLOAT_PLACES); the JSON is exact.
+    briers = [i["brier"] for i in by_json]
+    assert [float(r["brier"]) for r in rows] == pytest.approx(briers, abs=5e-5)
+    assert all(len(r["probability"].partition(".")[2]) <= 4 for r in rows)
     assert [r["resolved_on"] for r in rows] == [i["resolved_on"] for i in by_json]
 
 
@@ -441,3 +453,41 @@ def test_scores_follow_writes_from_another_process(scored: TestClient, db: Datab
         assert after["brier"] == pytest.approx((0.94 + 0.0025) / 6)
     finally:
         other.dispose()
+
+
+def test_scores_by_estimate_phrase(client: TestClient, freezer: FrozenDateTimeFactory) -> None:
+    """Three pairs given as phrases: "bound to" (0.95 by the table) twice, yes and no, and
+    "may very well" once, yes; a fourth given as a number is not in by_estimate."""
+    from forecasts.estimates import probability_of
+
+    freezer.move_to("2026-07-15T12:00:00Z")
+    bound, may = probability_of("bound to"), probability_of("may very well")
+    plan = [("bound to", "yes"), ("bound to", "no"), ("may very well", "yes"), (None, "no")]
+    for n, (phrase, outcome) in enumerate(plan):
+        question_id = create(client, f"Will event number {n} happen?", opened_on="2026-06-01")
+        body: dict[str, object] = {"forecaster": "pundit", "made_on": "2026-06-01"}
+        body.update({"estimate": phrase} if phrase else {"probability": 0.2})
+        response = client.post(f"/api/questions/{question_id}/forecasts", json=body, headers=ADMIN)
+        assert response.status_code == 201, response.text
+        resolve(client, question_id, outcome, "2026-07-01")
+    groups = scores(client)["by_estimate"]
+    expected = sorted(
+        [
+            ("bound to", 2, bound, 0.5, ((bound - 1) ** 2 + bound**2) / 2),
+            ("may very well", 1, may, 1.0, (may - 1) ** 2),
+        ],
+        key=lambda g: -g[2],
+    )
+    assert [g["estimate"] for g in groups] == [e[0] for e in expected]
+    for group, (_phrase, n, mean, rate, brier) in zip(groups, expected, strict=True):
+        assert group["n"] == n
+        assert group["mean_probability"] == pytest.approx(mean)
+        assert group["observed_rate"] == pytest.approx(rate)
+        assert group["brier"] == pytest.approx(brier)
+
+
+def test_the_overview_page_shows_hedges_and_discrimination(scored: TestClient) -> None:
+    page = scored.get("/")
+    assert page.status_code == 200
+    assert 'id="by-estimate"' in page.text and 'id="discrimination"' in page.text
+    assert '<dd id="stat-auc">0.833</dd>' in page.text.replace("\n", "") or "0.833" in page.text

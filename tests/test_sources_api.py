@@ -204,8 +204,8 @@ def test_api_key_is_never_shown_and_survives_a_round_trip(client: TestClient, db
 def test_writes_need_an_admin_token_and_reads_do_not(client: TestClient, db: Database) -> None:
     created = create(client, **FEED)
     path = f"/api/sources/{created['id']}"
-    forecaster = {"Authorization": f"Bearer {create_token(db, 'forecaster', ['forecast'])}"}
-    reviewer = {"Authorization": f"Bearer {create_token(db, 'reviewer', ['review'])}"}
+    forecaster = {"Authorization": f"Bearer {create_token(db, 'forecaster', ['forecast'])[1]}"}
+    reviewer = {"Authorization": f"Bearer {create_token(db, 'reviewer', ['review'])[1]}"}
     bogus = {"Authorization": "Bearer not-a-token"}
     for headers, status in (({}, 401), (bogus, 401), (forecaster, 403), (reviewer, 403)):
         assert client.post("/api/sources", json=ARCHIVE, headers=headers).status_code == status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from forecasts.models import Suggestion, utcnow
+from forecasts.models import utcnow
+from forecasts.tables import suggestions_t
 from service.auth import create_token
 from service.db import Database
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, TEST_ARCHIVE_DIR
 
 pytestmark = pytest.mark.freeze_time("2016-06-01T12:00:00Z", real_asyncio=True)
 
@@ -63,11 +65,11 @@ TREATY = {
 def polled(client: TestClient, tmp_path: Path) -> dict[str, int]:
     """Two questions past their deadline, the archive polled once: the withdrawal question
     has news for YES and a deadline suggestion for NO; the treaty question only the deadline."""
-    path = tmp_path / "archive.json"
+    path = TEST_ARCHIVE_DIR / f"archive-{uuid.uuid4().hex}.json"
     path.write_text(json.dumps(ARCHIVE), encoding="utf-8")
     created = client.post(
         "/api/sources",
-        json={"name": "archive", "kind": "archive", "url": str(path)},
+        json={"name": "archive", "kind": "archive", "url": path.name},
         headers=ADMIN,
     )
     assert created.status_code == 201, created.text
@@ -234,8 +236,8 @@ def test_scopes(client: TestClient, db: Database, polled: dict):
     [deadline] = pending(client, question_id=polled["treaty"])
     url = f"/api/suggestions/{deadline['id']}/reject"
     assert client.post(url).status_code == 401
-    forecaster = {"Authorization": f"Bearer {create_token(db, 'f', ['forecast'])}"}
-    reviewer = {"Authorization": f"Bearer {create_token(db, 'r', ['review'])}"}
+    forecaster = {"Authorization": f"Bearer {create_token(db, 'f', ['forecast'])[1]}"}
+    reviewer = {"Authorization": f"Bearer {create_token(db, 'r', ['review'])[1]}"}
     assert client.post(url, headers=forecaster).status_code == 403
     assert client.post("/api/poll", headers=reviewer).status_code == 403
     response = client.post(url, headers=reviewer)
@@ -260,7 +262,7 @@ def test_accepting_an_annulment_annuls_the_question(client: TestClient, db: Data
     now = utcnow()
     with db.write() as conn:
         sid = conn.execute(
-            insert(Suggestion.__table__)
+            insert(suggestions_t)
             .values(
                 question_id=polled["treaty"],
                 outcome="annulled",
@@ -272,7 +274,7 @@ def test_accepting_an_annulment_annuls_the_question(client: TestClient, db: Data
                 created_at=now,
                 updated_at=now,
             )
-            .returning(Suggestion.__table__.c.id)
+            .returning(suggestions_t.c.id)
         ).scalar_one()
     response = client.post(f"/api/suggestions/{sid}/accept", headers=ADMIN)
     assert response.status_code == 200, response.text

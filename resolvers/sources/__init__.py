@@ -126,7 +126,7 @@ def validate_options(kind: str, url: str, options: dict[str, Any]) -> None:
         known[name](name, value)
     if kind == "archive":
         try:
-            archive.locate(url)
+            archive.check_url(url)
         except ValueError as exc:
             raise InvalidInput(str(exc), field="url") from None
         return
@@ -198,7 +198,7 @@ async def poll_source(
         return FetchOutcome(status="error", error=f"invalid source: {exc.detail}")
     try:
         if source.kind == "rss":
-            return await _poll_rss(fetcher, source, now)
+            return await _poll_rss(fetcher, source, config, now)
         if source.kind == "gdelt":
             return await _poll_gdelt(fetcher, source, windows, config, now)
         if source.kind == "guardian":
@@ -219,7 +219,22 @@ async def poll_source(
         return FetchOutcome(status="error", error=f"unexpected error: {type(exc).__name__}: {exc}")
 
 
-async def _poll_rss(fetcher: Fetcher, source: SourceSpec, now: datetime) -> FetchOutcome:
+def status_note(counts: dict[str, int], *, truncated: bool = False) -> str | None:
+    """What the source's status adds to "ok": a truncated body, items cut at the limit."""
+    parts = []
+    if truncated:
+        parts.append("body truncated, its broken last item dropped")
+    if counts.get("cut"):
+        kept = counts.get("kept", 0)
+        parts.append(
+            f"kept the newest {kept} of {kept + counts['cut']} items (max_items_per_fetch)"
+        )
+    return "; ".join(parts) or None
+
+
+async def _poll_rss(
+    fetcher: Fetcher, source: SourceSpec, config: PollConfig, now: datetime
+) -> FetchOutcome:
     response = await fetcher.get(source.url, etag=source.etag, last_modified=source.last_modified)
     etag = response.headers.get("etag") or source.etag
     last_modified = response.headers.get("last-modified") or source.last_modified
@@ -230,7 +245,10 @@ async def _poll_rss(fetcher: Fetcher, source: SourceSpec, now: datetime) -> Fetc
         content_type=response.headers.get("content-type"),
         location=response.url,
     )
-    items, counts = normalise_items(feed.items, source_name=source.name, now=now)
+    items, counts = normalise_items(
+        feed.items, source_name=source.name, now=now, max_items=config.max_items_per_fetch
+    )
+    counts["kept"] = len(items)
     extra: dict[str, Any] = {**counts, "entries": len(feed.items)}
     if feed.notes:
         extra["notes"] = feed.notes
@@ -239,15 +257,20 @@ async def _poll_rss(fetcher: Fetcher, source: SourceSpec, now: datetime) -> Fetc
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
         extra=extra,
+        status_note=status_note(counts, truncated=feed.truncated),
     )
 
 
 async def _poll_archive(source: SourceSpec, config: PollConfig, now: datetime) -> FetchOutcome:
     until = source.options.get("until")
     body = await asyncio.to_thread(
-        archive.read_archive, source.url, max_bytes=config.fetch_max_bytes
+        archive.read_archive,
+        source.url,
+        max_bytes=config.fetch_max_bytes,
+        archive_dir=config.archive_dir,
     )
     raw, hidden = archive.parse_archive(body, until=date.fromisoformat(until) if until else None)
+    # An archive is a file the service was configured with, replayed whole: no item cap.
     items, counts = normalise_items(raw, source_name=source.name, now=now)
     return FetchOutcome(items=items, extra={**counts, "hidden_after_until": hidden})
 
@@ -414,7 +437,7 @@ async def _poll_per_question(
                 failure = exc
                 break
         progress.cursor = window.question_id
-    return _per_question_outcome(source, progress, failure, now)
+    return _per_question_outcome(source, progress, failure, now, config.max_items_per_fetch)
 
 
 def _per_question_outcome(
@@ -422,8 +445,12 @@ def _per_question_outcome(
     progress: _Progress,
     failure: FetchError | ContentError | None,
     now: datetime,
+    max_items: int | None = None,
 ) -> FetchOutcome:
-    items, counts = normalise_items(progress.raw, source_name=source.name, now=now)
+    items, counts = normalise_items(
+        progress.raw, source_name=source.name, now=now, max_items=max_items
+    )
+    counts["kept"] = len(items)
     extra: dict[str, Any] = {
         **counts,
         "queries": progress.queried,
@@ -445,7 +472,7 @@ def _per_question_outcome(
     if progress.query_errors and len(progress.query_errors) == progress.queried:
         first = next(iter(progress.query_errors.values()))
         return FetchOutcome(status="error", error=first, etag=etag, extra=extra)
-    return FetchOutcome(items=items, etag=etag, extra=extra)
+    return FetchOutcome(items=items, etag=etag, extra=extra, status_note=status_note(counts))
 
 
 def _cursor(etag: str | None) -> int | None:

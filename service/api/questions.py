@@ -6,21 +6,22 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from forecasts import audit
+from forecasts import question_views as views
 from forecasts import questions as domain
-from forecasts.derived_query import derive_query
-from forecasts.news_query import parse_query
 from forecasts.schemas import (
+    AuditPage,
     ForecastIn,
-    ForecastOut,
     QuestionCreate,
     QuestionOut,
     QuestionPage,
     QuestionPatch,
+    ReopenIn,
     ResolveIn,
 )
-from forecasts.suggestions import supersede_pending
 from service.api.deps import MAX_ID, DbDep, Limit, Offset
 from service.auth import ForecastScope, ReviewScope
+from service.schemas import ForecastCreated
 
 router = APIRouter(prefix="/api/questions", tags=["questions"])
 QuestionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the question's id")]
@@ -30,21 +31,12 @@ def JSONBytes(content: str) -> Response:  # noqa: N802 - reads like a response c
     return Response(content=content, media_type="application/json")
 
 
-class ForecastCreated(ForecastOut):
-    question_id: int
-
-
 @router.post("", status_code=201, response_model=QuestionOut)
 def create_question(body: QuestionCreate, db: DbDep, who: ForecastScope) -> QuestionOut:
     """Store a question (and its first forecast); derives `news_query` from the title if absent."""
-    if body.news_query:
-        parse_query(body.news_query)
-    news_query = body.news_query or derive_query(body.title)
     with db.write() as conn:
-        question_id = domain.create_question(
-            conn, body, news_query=news_query, today=domain.utc_today(), actor=who.name
-        )
-        return domain.get_question(conn, question_id)
+        question_id = domain.create_question(conn, body, today=domain.utc_today(), actor=who)
+        return views.get_question(conn, question_id)
 
 
 @router.get("", response_model=QuestionPage)
@@ -58,15 +50,17 @@ def list_questions(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Response:
+    """Questions, newest first, filtered by status, tag, forecaster (as one identity) and
+    text in the title or criteria."""
     params = (status, tag, forecaster, q, limit, offset)
     with db.read() as conn:
         # Pages are cached against a fingerprint of the data read in the same snapshot, so
         # a repeated page costs one small query and any write is seen at once.
-        key = (params, domain.data_version(conn))
+        key = (params, views.data_version(conn))
         pages = request.app.state.question_pages
         body = pages.get(key)
         if body is None:
-            items, total = domain.list_questions(
+            items, total = views.list_questions(
                 conn,
                 status=status,
                 tag=tag,
@@ -84,8 +78,9 @@ def list_questions(
 
 @router.get("/{question_id}", response_model=QuestionOut)
 def get_question(question_id: QuestionId, db: DbDep) -> QuestionOut:
+    """One question with all its forecasts and its resolution; 404 if unknown."""
     with db.read() as conn:
-        return domain.get_question(conn, question_id)
+        return views.get_question(conn, question_id)
 
 
 @router.patch("/{question_id}", response_model=QuestionOut)
@@ -93,20 +88,9 @@ def patch_question(
     question_id: QuestionId, body: QuestionPatch, db: DbDep, who: ForecastScope
 ) -> QuestionOut:
     """Change an open question; 409 once it is resolved or annulled."""
-    news_query = None
-    if "news_query" in body.model_fields_set:
-        if body.news_query:
-            parse_query(body.news_query)
-            news_query = body.news_query
     with db.write() as conn:
-        if "news_query" in body.model_fields_set and not body.news_query:
-            # An emptied query is derived again from the (possibly new) title.
-            title = body.title or domain.get_question(conn, question_id).title
-            news_query = derive_query(title)
-        domain.update_question(
-            conn, question_id, body, today=domain.utc_today(), news_query=news_query
-        )
-        return domain.get_question(conn, question_id)
+        domain.update_question(conn, question_id, body, today=domain.utc_today(), actor=who)
+        return views.get_question(conn, question_id)
 
 
 @router.post("/{question_id}/forecasts", status_code=201, response_model=ForecastCreated)
@@ -116,9 +100,9 @@ def add_forecast(
     """Add a forecast; history is kept. Open questions only, also after resolve_by (backdated)."""
     with db.write() as conn:
         forecast_id = domain.add_forecast(
-            conn, question_id, body, today=domain.utc_today(), actor=who.name
+            conn, question_id, body, today=domain.utc_today(), actor=who
         )
-        question = domain.get_question(conn, question_id)
+        question = views.get_question(conn, question_id)
     made = next(f for f in question.forecasts if f.id == forecast_id)
     return ForecastCreated(question_id=question_id, **made.model_dump())
 
@@ -129,6 +113,25 @@ def resolve_question(
 ) -> QuestionOut:
     """Resolve yes/no or annul by hand; 409 if already resolved or annulled."""
     with db.write() as conn:
-        domain.resolve_question(conn, question_id, body, today=domain.utc_today(), actor=who.name)
-        supersede_pending(conn, question_id, actor=who.name)
-        return domain.get_question(conn, question_id)
+        domain.resolve_question(conn, question_id, body, today=domain.utc_today(), actor=who)
+        return views.get_question(conn, question_id)
+
+
+@router.post("/{question_id}/reopen", response_model=QuestionOut)
+def reopen_question(
+    question_id: QuestionId, body: ReopenIn, db: DbDep, who: ReviewScope
+) -> QuestionOut:
+    """Undo a resolution (or annulment): open again, outcome cleared, and the suggestions it
+    decided pending again; scores change in the same transaction. 409 if it is open."""
+    with db.write() as conn:
+        domain.reopen_question(conn, question_id, note=body.note, actor=who)
+        return views.get_question(conn, question_id)
+
+
+@router.get("/{question_id}/history", response_model=AuditPage)
+def question_history(question_id: QuestionId, db: DbDep) -> AuditPage:
+    """The audit rows about this question, oldest first."""
+    with db.read() as conn:
+        views.get_question(conn, question_id)  # 404 for an unknown question
+        items = audit.question_history(conn, question_id)
+    return AuditPage(items=items, total=len(items))

@@ -6,13 +6,17 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import date
+from operator import attrgetter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, BeforeValidator, StringConstraints
 
-from forecasts import scoreboard
+from forecasts.schemas import QuestionScorePage, ScoresOut
+from forecasts.scoreboard import MAX_BINS
+from service import scoreboard_store
 from service.api.deps import DbDep, Limit, Offset
+from service.csv_cells import csv_cell
 
 router = APIRouter(prefix="/api/scores", tags=["scores"])
 
@@ -44,63 +48,7 @@ ResolvedTo = Annotated[
     BeforeValidator(_blank_is_none),
     Query(description="only questions resolved on or before this day"),
 ]
-Bins = Annotated[
-    int, Query(ge=1, le=scoreboard.MAX_BINS, description="equal-width calibration bins")
-]
-
-
-class DecompositionOut(BaseModel):
-    reliability: float | None
-    resolution: float | None
-    uncertainty: float | None
-
-
-class CalibrationBinOut(BaseModel):
-    bin_low: float
-    bin_high: float
-    n: int
-    mean_probability: float
-    observed_rate: float
-    ci_low: float
-    ci_high: float
-
-
-class ForecasterScoreOut(BaseModel):
-    forecaster: str
-    n: int
-    brier: float
-    log_score: float
-    time_averaged_brier: float
-    relative_brier: float | None = None
-
-
-class ScoresOut(BaseModel):
-    """API.md's scores; every figure is null when no pair is scored (n = 0)."""
-
-    n: int
-    brier: float | None
-    log_score: float | None
-    base_rate: float | None
-    brier_skill_score: float | None
-    decomposition: DecompositionOut
-    calibration: list[CalibrationBinOut]
-    by_forecaster: list[ForecasterScoreOut]
-
-
-class QuestionScoreOut(BaseModel):
-    question_id: int
-    title: str
-    resolved_on: date
-    outcome: str
-    forecaster: str
-    probability: float
-    brier: float
-    log_score: float
-
-
-class QuestionScorePage(BaseModel):
-    items: list[QuestionScoreOut]
-    total: int
+Bins = Annotated[int, Query(ge=1, le=MAX_BINS, description="equal-width calibration bins")]
 
 
 @router.get("", response_model=ScoresOut)
@@ -111,10 +59,10 @@ def get_scores(
     bins: Bins = 10,
     resolved_from: ResolvedFrom = None,
     resolved_to: ResolvedTo = None,
-) -> dict[str, Any]:
+) -> ScoresOut:
     """Brier, log score, calibration and Murphy decomposition of every scored pair in scope."""
     with db.read() as conn:
-        return scoreboard.compute_scores(
+        return scoreboard_store.compute_scores(
             conn,
             forecaster=forecaster,
             tag=tag,
@@ -133,10 +81,10 @@ def get_question_scores(
     resolved_to: ResolvedTo = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> QuestionScorePage:
     """Each scored pair's p, outcome, Brier and log score, newest resolution first."""
     with db.read() as conn:
-        items, total = scoreboard.question_score_page(
+        return scoreboard_store.question_score_page(
             conn,
             forecaster=forecaster,
             tag=tag,
@@ -145,30 +93,19 @@ def get_question_scores(
             limit=limit,
             offset=offset,
         )
-    return {"items": items, "total": total}
 
 
-# Spreadsheets run a cell that starts with one of these as a formula; a quote keeps it text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    return value
-
-
-def _csv(filename: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Response:
+def _csv(filename: str, columns: Sequence[str], rows: Iterable[BaseModel]) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
-    writer.writerows([_cell(row[c]) for c in columns] for row in rows)
+    values = attrgetter(*columns)
+    # Ints go to the csv module as they are (str() of an int is what csv_cell would give, and
+    # a full listing holds a great many); floats are rounded by csv_cell.
+    writer.writerows(
+        [value if type(value) is int else csv_cell(value) for value in values(row)]
+        for row in rows
+    )
     return Response(
         content=buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
@@ -210,14 +147,14 @@ def forecasters_csv(
 ) -> Response:
     """The by-forecaster scores as a CSV download."""
     with db.read() as conn:
-        scores = scoreboard.compute_scores(
+        scores = scoreboard_store.compute_scores(
             conn,
             forecaster=forecaster,
             tag=tag,
             resolved_from=resolved_from,
             resolved_to=resolved_to,
         )
-    return _csv("forecaster-scores.csv", FORECASTER_COLUMNS, scores["by_forecaster"])
+    return _csv("forecaster-scores.csv", FORECASTER_COLUMNS, scores.by_forecaster)
 
 
 @router.get(
@@ -234,7 +171,7 @@ def questions_csv(
 ) -> Response:
     """Every scored pair as a CSV download, newest resolution first."""
     with db.read() as conn:
-        items = scoreboard.question_scores(
+        items = scoreboard_store.question_scores(
             conn,
             forecaster=forecaster,
             tag=tag,

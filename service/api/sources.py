@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 from service import sourceconfig as domain
 from service.api.deps import MAX_ID, DbDep, Limit, Offset, SettingsDep
 from service.auth import AdminScope
-from service.sourceconfig import SourceCreate, SourceOut, SourcePage, SourcePatch
+from service.schemas import SourceCreate, SourceOut, SourcePage, SourcePatch
 
 router = APIRouter(prefix="/api/sources", tags=["sources"])
 SourceId = Annotated[int, Path(ge=1, le=MAX_ID, description="the source's id")]
@@ -36,7 +36,7 @@ def create_source(
         body.kind, body.url, body.options, allow_private=settings.allow_private_sources
     )
     with db.write() as conn:
-        source_id = domain.create_source(conn, body)
+        source_id = domain.create_source(conn, body, actor=who.name)
         created = domain.get_source(conn, source_id)
     _tell_scheduler(request, source_id)
     return created
@@ -44,6 +44,7 @@ def create_source(
 
 @router.get("", response_model=SourcePage)
 def list_sources(db: DbDep, limit: Limit = 50, offset: Offset = 0) -> SourcePage:
+    """Every source with its last poll: when, what it found, its last error."""
     with db.read() as conn:
         items, total = domain.list_sources(conn, limit=limit, offset=offset)
     return SourcePage(items=items, total=total)
@@ -51,6 +52,7 @@ def list_sources(db: DbDep, limit: Limit = 50, offset: Offset = 0) -> SourcePage
 
 @router.get("/{source_id}", response_model=SourceOut)
 def get_source(source_id: SourceId, db: DbDep) -> SourceOut:
+    """One source; 404 if unknown."""
     with db.read() as conn:
         return domain.get_source(conn, source_id)
 
@@ -77,7 +79,7 @@ def patch_source(
         check_address=body.url is not None or body.kind is not None,
     )
     with db.write() as conn:
-        domain.update_source(conn, source_id, body, merged)
+        domain.update_source(conn, source_id, body, merged, actor=who.name)
         changed = domain.get_source(conn, source_id)
     _tell_scheduler(request, source_id)
     return changed
@@ -87,6 +89,6 @@ def patch_source(
 def delete_source(source_id: SourceId, request: Request, db: DbDep, who: AdminScope) -> Response:
     """Remove a source; the items it brought in stay."""
     with db.write() as conn:
-        domain.delete_source(conn, source_id)
+        domain.delete_source(conn, source_id, actor=who.name)
     _tell_scheduler(request, source_id, removed=True)
     return Response(status_code=204)

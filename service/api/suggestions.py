@@ -5,30 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
-from pydantic import BaseModel, Field
 
 from forecasts import suggestions as domain
-from forecasts.questions import get_question, utc_today
-from forecasts.schemas import QuestionOut, StrictBody
-from forecasts.suggestions import ReviewIn, SuggestionOut, SuggestionPage, SuggestionStatus
+from forecasts.question_views import get_question
+from forecasts.questions import utc_today
+from forecasts.schemas import QuestionOut, ReviewIn, SuggestionOut, SuggestionPage, SuggestionStatus
 from resolvers.cycle import run_cycle
 from service.api.deps import MAX_ID, DbDep, Limit, Offset, SettingsDep
 from service.auth import AdminScope, ReviewScope
 from service.polling import poll_config
+from service.schemas import PollIn, PollReport
 
 router = APIRouter(tags=["suggestions"])
 SuggestionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the suggestion's id")]
-
-
-class PollIn(StrictBody):
-    force: Annotated[bool, Field(strict=True)] = False
-
-
-class PollReport(BaseModel):
-    sources_polled: int
-    new_items: int
-    suggestions_created: int
-    errors: list[dict[str, str]]
 
 
 @router.get("/api/suggestions", response_model=SuggestionPage)
@@ -49,6 +38,7 @@ def list_suggestions(
 
 @router.get("/api/suggestions/{suggestion_id}", response_model=SuggestionOut)
 def get_suggestion(suggestion_id: SuggestionId, db: DbDep) -> SuggestionOut:
+    """One suggestion with its evidence and review; 404 if unknown."""
     with db.read() as conn:
         return domain.get_suggestion(conn, suggestion_id)
 

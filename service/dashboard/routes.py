@@ -19,11 +19,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, func, select
 
+from forecasts import question_views as views
 from forecasts import questions as domain
-from forecasts import scoreboard
 from forecasts.errors import NotFound
-from forecasts.schemas import QuestionOut
+from forecasts.schemas import CalibrationBinOut, QuestionOut, ScoresOut
 from forecasts.tables import forecasts_t, questions_t, suggestions_t
+from service import scoreboard_store
 from service.api.deps import MAX_ID
 
 router = APIRouter(include_in_schema=False)
@@ -162,24 +163,24 @@ def _with_current(options: list[str], current: str) -> list[str]:
     return options if not current or current in options else [current, *options]
 
 
-def calibration_chart(calibration: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def calibration_chart(calibration: Iterable[CalibrationBinOut]) -> dict[str, Any]:
     """The reliability diagram's data: one point per non-empty bin, with its interval."""
     keys = ("x", "y", "n", "ci_low", "ci_high", "bin_low", "bin_high", "err_plus", "err_minus")
     points: dict[str, list[Any]] = {key: [] for key in keys}
     for entry in calibration:
-        mean = _finite(entry.get("mean_probability"))
-        rate = _finite(entry.get("observed_rate"))
+        mean = _finite(entry.mean_probability)
+        rate = _finite(entry.observed_rate)
         if mean is None or rate is None:
             continue
-        low = _finite(entry.get("ci_low"))
-        high = _finite(entry.get("ci_high"))
+        low = _finite(entry.ci_low)
+        high = _finite(entry.ci_high)
         points["x"].append(mean)
         points["y"].append(rate)
-        points["n"].append(int(entry.get("n") or 0))
+        points["n"].append(int(entry.n or 0))
         points["ci_low"].append(low)
         points["ci_high"].append(high)
-        points["bin_low"].append(_finite(entry.get("bin_low")))
-        points["bin_high"].append(_finite(entry.get("bin_high")))
+        points["bin_low"].append(_finite(entry.bin_low))
+        points["bin_high"].append(_finite(entry.bin_high))
         points["err_plus"].append(max(0.0, high - rate) if high is not None else 0.0)
         points["err_minus"].append(max(0.0, rate - low) if low is not None else 0.0)
     return points
@@ -258,9 +259,11 @@ def overview(request: Request) -> HTMLResponse:
     tag = _param(request, "tag")
     with request.app.state.db.read() as conn:
         error = None
-        scores: dict[str, Any] | None = None
+        scores: ScoresOut | None = None
         try:
-            scores = scoreboard.compute_scores(conn, forecaster=forecaster or None, tag=tag or None)
+            scores = scoreboard_store.compute_scores(
+                conn, forecaster=forecaster or None, tag=tag or None
+            )
         except NotFound as exc:
             error = exc.detail
         filters = {"forecaster": forecaster, "tag": tag}
@@ -270,7 +273,7 @@ def overview(request: Request) -> HTMLResponse:
             "tags": _with_current(_tags(conn), tag),
             "scores": scores,
             "error": error,
-            "chart": calibration_chart(scores.get("calibration", []) if scores else []),
+            "chart": calibration_chart(scores.calibration if scores else []),
             "export_query": _query_string(filters),
         }
         return _render(
@@ -293,7 +296,7 @@ def question_list(request: Request) -> HTMLResponse:
     forecaster = _param(request, "forecaster")
     page = _page_number(request)
     with request.app.state.db.read() as conn:
-        items, total = domain.list_questions(
+        items, total = views.list_questions(
             conn,
             status=status or None,
             tag=tag or None,
@@ -329,7 +332,7 @@ def question_page(request: Request, question_id: str) -> HTMLResponse:
         if number is None:
             return _not_found(request, conn, f"question {question_id} not found")
         try:
-            question = domain.get_question(conn, number)
+            question = views.get_question(conn, number)
         except NotFound as exc:
             return _not_found(request, conn, exc.detail)
         suggestion_rows = conn.execute(
@@ -358,9 +361,9 @@ def question_page(request: Request, question_id: str) -> HTMLResponse:
 def article(request: Request) -> HTMLResponse:
     """The seed article: its claims, their hedges, what happened and how they scored."""
     with request.app.state.db.read() as conn:
-        items, _total = domain.list_questions(conn, tag=ARTICLE_TAG, limit=domain.MAX_PAGE)
+        items, _total = views.list_questions(conn, tag=ARTICLE_TAG, limit=views.MAX_PAGE)
         claims = sorted(items, key=lambda q: q.id)
-        scores = scoreboard.compute_scores(conn, tag=ARTICLE_TAG) if claims else None
+        scores = scoreboard_store.compute_scores(conn, tag=ARTICLE_TAG) if claims else None
         pending = _pending_by_question(conn, [c.id for c in claims])
         source = next((c.source for c in claims if c.source is not None), None)
         context = {
@@ -429,3 +432,25 @@ def review(request: Request) -> HTMLResponse:
         ]
         context = {"cards": cards, "limit": REVIEW_LIMIT}
         return _render(request, conn, "review.html", context, active="review")
+
+
+@router.get("/drafts", response_class=HTMLResponse)
+def drafts_page(request: Request) -> HTMLResponse:
+    """Paste a text or a URL, review the claims found in it, accept or dismiss each; the
+    page's script calls the drafts API with the reader's token."""
+    from forecasts.tables import drafts_t
+
+    with request.app.state.db.read() as conn:
+        recent = conn.execute(
+            select(
+                drafts_t.c.id,
+                drafts_t.c.source_title,
+                drafts_t.c.source_publisher,
+                drafts_t.c.source_url,
+                drafts_t.c.created_at,
+            )
+            .order_by(drafts_t.c.id.desc())
+            .limit(20)
+        ).all()
+        context = {"recent": recent, "draft_id": _question_id(_param(request, "id"))}
+        return _render(request, conn, "drafts.html", context, active="drafts")

@@ -19,6 +19,16 @@
     return JSON.parse(document.getElementById(id).textContent);
   }
 
+  /** Text as Plotly should show it. Plotly reads trace names, hover text and annotations as
+      a little HTML (<a href>, <b>, <br>, <span style>): a forecaster named `<a href=…>` would
+      become a link. With the markup characters escaped it stays text. */
+  function plain(value) {
+    return String(value === null || value === undefined ? "" : value)
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;");
+  }
+
   function pct(value) {
     return value === null || value === undefined ? "—" : (value * 100).toFixed(1) + "%";
   }
@@ -107,12 +117,12 @@
     var d = readJson(dataId);
     var traces = d.traces.map(function (t, i) {
       return {
-        name: t.name,
+        name: plain(t.name),
         type: "scatter",
         mode: "lines+markers",
         x: t.x,
         y: t.y,
-        customdata: t.estimate,
+        customdata: t.estimate.map(plain),
         line: {shape: "hv", width: 2.5, color: PALETTE[i % PALETTE.length]},
         marker: {size: 8, color: PALETTE[i % PALETTE.length], line: {color: "#fff", width: 1.5}},
         hovertemplate:
@@ -127,7 +137,7 @@
       var last = t.x[t.x.length - 1];
       if (d.end && last < d.end) {
         holds.push({
-          name: t.name + " (holds)",
+          name: plain(t.name) + " (holds)",
           meta: "hold",
           type: "scatter",
           mode: "lines",
@@ -158,7 +168,7 @@
       annotations.push({
         xref: "x", yref: "paper", x: m.date, y: where.y, yanchor: where.yanchor,
         xanchor: where.xanchor, showarrow: false, bgcolor: "rgba(255,255,255,0.85)",
-        text: m.label + "<br>" + m.date, font: {size: 11, color: color}, align: where.xanchor
+        text: plain(m.label) + "<br>" + plain(m.date), font: {size: 11, color: color}, align: where.xanchor
       });
     });
     var layout = {
@@ -178,5 +188,15 @@
     return Plotly.newPlot(divId, traces.concat(holds), layout, CONFIG);
   }
 
-  window.Charts = {calibration: calibration, history: history};
+  var CHARTS = {calibration: calibration, history: history};
+  window.Charts = CHARTS;
+
+  // Each chart's div names its kind and the JSON block holding its data, so the pages need
+  // no inline script to start them (the Content-Security-Policy runs none).
+  document.querySelectorAll("[data-chart]").forEach(function (div) {
+    var draw = CHARTS[div.dataset.chart];
+    if (draw) {
+      draw(div.id, div.dataset.chartData);
+    }
+  });
 })();

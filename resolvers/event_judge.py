@@ -1,0 +1,174 @@
+"""Reading one news item against a question's event (forecasts.event): whether the item
+asserts the event's act, its opposite, a step short of it, or the act by another actor.
+
+Each place where the item uses one of the frame's phrases is an occurrence; its state comes
+from the cues (resolvers.cues: negation, hedging, cancellation) and its agent from the
+nearest actor named before it in its clause (or after "by", for the passive). The title's
+first occurrence speaks for the item (headlines lead with what happened); without one in the
+title, the summary's first does. The reading names the words that decided it, so that the
+rationale can say them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from forecasts.event import Event, Mention, Occurrence
+from resolvers.cues import FIRM, HEDGED, NEGATED
+
+# What an occurrence says about the event, strongest claim first.
+ASSERTED = "asserted"  # the act happened (firm, the question's actor)
+FINAL = "final"  # its opposite happened, and that ends its chance (a deal terminated)
+OPPOSED = "opposed"  # its opposite happened, or it was said not to have
+ANTICIPATED = "anticipated"  # planned, expected, a step short of it, or only reported
+OTHER_ACTOR = "other-actor"  # done by someone else (another central bank)
+ABSENT = "absent"  # the item names no act of the frame
+NO_ACTOR = "no-actor"  # the act, but the question's actor is nowhere in the item
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How an item bears on a question's event, and which words decided it."""
+
+    kind: str
+    predicate: str = ""  # the words of the deciding occurrence, as written
+    polarity: str = ""  # "positive" | "negative"
+    actor: str = ""  # the actor found for it, as written
+    in_title: bool = False
+    note: str = ""
+
+    def describe(self) -> str:
+        """The decisive words in a line: "predicate 'raises' (positive, firm); actor 'Fed'"."""
+        if self.kind == ABSENT:
+            return "no word for the event's act"
+        parts = [f"predicate '{self.predicate}' ({self.polarity}, {self.note or self.kind})"]
+        if self.actor:
+            parts.append(f"actor '{self.actor}'")
+        return "; ".join(parts)
+
+
+def read_item(
+    event: Event,
+    *,
+    stems: Sequence[str],
+    raws: Sequence[str],
+    clauses: Sequence[int],
+    title_len: int,
+    states: Sequence[int],
+    own_states: dict[tuple[int, int], int],
+    mentions: Sequence[Mention],
+    found: Sequence[Occurrence],
+) -> Reading:
+    """The item's reading for the event. `states` are the cue states per word; `own_states`
+    the state of an opposing occurrence with its own cue switched off ("scrubbed" is the
+    opposite act, not a negation of it); `found` the frame's occurrences in the item."""
+    if not found:
+        return Reading(ABSENT)
+    present = _actor_present(event, stems, mentions)
+    stages = [o for o in found if o.role == "stage"]
+    readings = []
+    for occ in found:
+        if occ.role == "stage":
+            continue
+        reading = _reading(event, occ, stems, clauses, title_len, states, own_states, mentions)
+        step = next((o for o in stages if clauses[o.start] == clauses[occ.start]), None)
+        if reading.kind == ASSERTED and step is not None:
+            # "formally notifies its withdrawal", "votes to approve the deal's terms": a
+            # step on the way, not the act.
+            reading = Reading(
+                ANTICIPATED, reading.predicate, "positive", reading.actor, reading.in_title,
+                f"a step short of it ('{step.text}')",
+            )  # fmt: skip
+        readings.append(reading)
+    if not readings:
+        return Reading(ANTICIPATED, stages[0].text, "positive", "", False, "a step short of it")
+    in_title = [r for r in readings if r.in_title]
+    pool = in_title or readings
+    # Headlines lead with what happened: the first reading that says something decides, a
+    # stage or hedge only when nothing firmer stands beside it.
+    firm = [r for r in pool if r.kind in (ASSERTED, FINAL, OPPOSED, OTHER_ACTOR)]
+    chosen = firm[0] if firm else pool[0]
+    if chosen.kind == ASSERTED and not present:
+        return Reading(
+            NO_ACTOR, chosen.predicate, chosen.polarity, "", chosen.in_title, "actor missing"
+        )
+    return chosen
+
+
+def _actor_present(event: Event, stems: Sequence[str], mentions: Sequence[Mention]) -> bool:
+    """Whether every actor and named party of the question appears in the item."""
+    named = {m.actor for m in mentions}
+    if any(actor not in named for actor in event.actors):
+        return False
+    have = set(stems)
+    return all(set(party.stems) <= have for party in event.parties)
+
+
+def _agent(
+    event: Event,
+    occ: Occurrence,
+    stems: Sequence[str],
+    clauses: Sequence[int],
+    mentions: Sequence[Mention],
+) -> Mention | None:
+    """Who does the act: "by X" just after it (the passive), else one of the question's
+    actors named before it in its clause ("US and Russia back Amman memorandum": Amman only
+    names the memorandum), else the nearest actor named before it there."""
+    clause = clauses[occ.start]
+    after = [
+        m for m in mentions if occ.end <= m.start <= occ.end + 4 and clauses[m.start] == clause
+    ]
+    for m in after:
+        if "by" in stems[occ.end : m.start]:
+            return m
+    before = [m for m in mentions if m.end <= occ.start and clauses[m.start] == clause]
+    own = [m for m in before if m.actor in event.actors]
+    if own:
+        return own[0]
+    if before:
+        passive = any(s in ("be",) for s in stems[before[-1].end : occ.start])
+        if passive:
+            return None  # "Russian jet was shot down": the one named is the patient
+        return before[-1]
+    return None
+
+
+def _reading(
+    event: Event,
+    occ: Occurrence,
+    stems: Sequence[str],
+    clauses: Sequence[int],
+    title_len: int,
+    states: Sequence[int],
+    own_states: dict[tuple[int, int], int],
+    mentions: Sequence[Mention],
+) -> Reading:
+    in_title = occ.start < title_len
+    agent = _agent(event, occ, stems, clauses, mentions)
+    actor_text = agent.text if agent else ""
+    if agent is not None and event.actors and agent.actor not in event.actors:
+        kinds = event.actor_kinds
+        if agent.actor.kind in kinds:
+            return Reading(
+                OTHER_ACTOR,
+                occ.text,
+                "positive" if occ.role == "asserts" else "negative",
+                actor_text,
+                in_title,
+                f"done by {agent.actor.name}, not {', '.join(a.name for a in event.actors)}",
+            )
+    if occ.role == "opposes":
+        state = own_states.get((occ.start, occ.end), FIRM)
+        if state == FIRM:
+            kind = FINAL if occ.final else OPPOSED
+            note = "ends its chance" if occ.final else "the opposite act"
+            return Reading(kind, occ.text, "negative", actor_text, in_title, note)
+        # A negated or hedged opposite ("did not cut") says nothing for the act.
+        return Reading(ANTICIPATED, occ.text, "negative", actor_text, in_title, "hedged")
+    state = max(states[occ.start : occ.end])
+    if state == NEGATED:
+        return Reading(OPPOSED, occ.text, "negative", actor_text, in_title, "negated")
+    if state == HEDGED:
+        return Reading(ANTICIPATED, occ.text, "positive", actor_text, in_title, "hedged")
+    return Reading(ASSERTED, occ.text, "positive", actor_text, in_title, "firm")

@@ -1,0 +1,81 @@
+"""Builders for the records tests need, in one place.
+
+Questions, forecasts and resolutions are made through the domain's own functions (or, for
+`post_question`, through the API), so a test's data obeys the same rules as a user's.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from forecasts import questions as domain
+from forecasts.schemas import ForecastIn, QuestionCreate, ResolveIn
+from service.db import Database
+
+QUESTION_DEFAULTS: dict[str, Any] = {
+    "title": "Will the port reopen before the end of the year?",
+    "resolution_criteria": "YES if the port authority reports it open to traffic.",
+    "opened_on": "2020-01-01",
+    "resolve_by": "2020-12-31",
+}
+
+
+def question_spec(**fields: Any) -> QuestionCreate:
+    """A valid question body: the defaults above with `fields` laid over them."""
+    return QuestionCreate.model_validate({**QUESTION_DEFAULTS, **fields})
+
+
+def store_question(db: Database, *, today: date, actor: str = "test", **fields: Any) -> int:
+    """Create a question through the domain, in a transaction of its own; returns its id."""
+    with db.write() as conn:
+        return domain.create_question(conn, question_spec(**fields), today=today, actor=actor)
+
+
+def store_forecast(
+    db: Database,
+    question_id: int,
+    forecaster: str,
+    probability: float,
+    *,
+    made_on: date,
+    today: date,
+    actor: str = "test",
+) -> int:
+    """Add a forecast through the domain; returns its id."""
+    spec = ForecastIn(forecaster=forecaster, probability=probability, made_on=made_on)
+    with db.write() as conn:
+        return domain.add_forecast(conn, question_id, spec, today=today, actor=actor)
+
+
+def store_resolution(
+    db: Database,
+    question_id: int,
+    outcome: str,
+    *,
+    resolved_on: date,
+    today: date,
+    actor: str = "test",
+) -> None:
+    """Resolve (or annul) a question through the domain."""
+    spec = ResolveIn.model_validate({"outcome": outcome, "resolved_on": resolved_on})
+    with db.write() as conn:
+        domain.resolve_question(conn, question_id, spec, today=today, actor=actor)
+
+
+def post_question(client: Any, headers: dict[str, str] | None = None, **fields: Any) -> int:
+    """Create a question through the API (a TestClient or an httpx.Client); returns its id."""
+    body = {**QUESTION_DEFAULTS, **fields}
+    response = client.post("/api/questions", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+__all__ = [
+    "QUESTION_DEFAULTS",
+    "post_question",
+    "question_spec",
+    "store_forecast",
+    "store_question",
+    "store_resolution",
+]
