@@ -262,7 +262,11 @@ def near_miss_figures(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         out[kind] = {"n": len(items), "taken": taken, "taken_share": _share(taken, len(items))}
     deciding = [i for r in rows for i in r["items_in_yes_evidence"] if i["role"] == "decides"]
     taken = sum(1 for i in deciding if i["taken"])
-    out["all_deciding"] = {"n": len(deciding), "taken": taken, "taken_share": _share(taken, len(deciding))}
+    out["all_deciding"] = {
+        "n": len(deciding),
+        "taken": taken,
+        "taken_share": _share(taken, len(deciding)),
+    }
     return out
 
 
@@ -362,7 +366,9 @@ def main() -> None:
             )
         )
     command = ["bench/resolution.py", *sys.argv[1:]]
-    print("\nreproduce: cd " + shlex.quote(str(ROOT)) + " && .venv/bin/python " + shlex.join(command))
+    print(
+        "\nreproduce: cd " + shlex.quote(str(ROOT)) + " && .venv/bin/python " + shlex.join(command)
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-import pysbd  # type: ignore[import-untyped]
+import pysbd
 
 from forecasts.claim_markers import Marker, Word, estimate_markers, modal_markers, table, tokens
 from forecasts.claim_questions import ProposedQuestion, lower_case_words, propose

@@ -139,7 +139,7 @@ def _predicate_group(title: str) -> tuple[tuple[str, ...], frozenset[str]] | Non
         return None
     written = event.predicate.lower()
     group = _alternatives(written)
-    if len(group) == 1:
+    if len(group) == 1 and not event.frame.generic:
         # No paraphrase known: the frame's own first words stand in.
         frame = frame_named(event.frame.name)
         extra = [" ".join(p) for p in frame.ordered if " ".join(p) != stem(written)]

@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, insert, select, update
 
 from forecasts.claims import find_claims
 from forecasts.errors import Conflict, InvalidInput, NotFound
+from forecasts.identity import Principal, acting
 from forecasts.models import utcnow
 from forecasts.questions import create_question
 from forecasts.schemas import (
@@ -210,8 +212,7 @@ def question_spec(draft: Any, claim: Any, spec: ClaimAccept, forecaster: str) ->
         news_query = None  # the proposed query was derived from the old title
     else:
         news_query = proposed.news_query
-    estimate = spec.estimate if spec.estimate is not None else None
-    probability = spec.probability
+    estimate, probability = spec.estimate, spec.probability
     if estimate is None and probability is None:
         estimate, probability = claim.estimate, None
         if estimate is None:
@@ -260,7 +261,7 @@ def accept_claim(
     *,
     forecaster: str,
     today: date,
-    actor: str | None,
+    actor: str | Principal | None,
 ) -> int:
     """Create the claim's question (with its first forecast by `forecaster`, made on the
     source's date, else today) and mark the claim accepted; returns the question's id.
@@ -269,9 +270,16 @@ def accept_claim(
     claim = _claim_row(conn, draft_id, index)
     if claim.status != "proposed":
         raise Conflict(f"claim {index} of draft {draft_id} is already {claim.status}")
-    question = question_spec(draft, claim, spec, forecaster)
-    _decide(conn, claim, "accepted", actor)
-    question_id = create_question(conn, question, today=today, actor=actor)
+    try:
+        question = question_spec(draft, claim, spec, forecaster)
+    except ValidationError as exc:
+        # A stored proposal or source that no longer fits the question's rules.
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "question"
+        raise InvalidInput(f"{where}: {first['msg']}", field=where) from exc
+    who = acting(actor)
+    _decide(conn, claim, "accepted", who.name)
+    question_id = create_question(conn, question, today=today, actor=who)
     conn.execute(update(claims_t).where(claims_t.c.id == claim.id).values(question_id=question_id))
     return question_id
 

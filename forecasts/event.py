@@ -53,6 +53,9 @@ class Frame:
     seeds: tuple[str, ...] = ()
     # The frame's own asserting phrases in the order the table lists them.
     ordered: tuple[Phrase, ...] = ()
+    # Made for one question from its title's verb (and its query's words for that act),
+    # rather than taken from the table.
+    generic: bool = False
 
 
 # name, seed words for WordNet ("word/pos"), asserts, opposes, final, stages. Phrases are
@@ -98,7 +101,8 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
         "launch",
         "launch/v",
         "launch|lift off|liftoff|blast off|launching",
-        "scrub|postpone|delay|abort|stand down|push back|call off|cancel|ground|slip",
+        "scrub|postpone|delay|abort|stand down|push back|call off|cancel|ground|slip|"
+        "hold back|withhold",
         "cancel",
         "roll out|static fire|rehearsal|stack|fuel|target|schedule|slate",
     ),
@@ -133,7 +137,7 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
         "withdraw",
         "withdraw/v pull_out/v leave/v withdrawal/n",
         "withdraw|pull out|quit|leave|exit|secede|withdrawal|exit",
-        "rejoin|remain|stay|reverse|reconsider|rescind",
+        "rejoin|remain|stay|reverse|reconsider|rescind|delay|postpone|extension|extend",
         "",
         "notify|notification|notice|give notice|formal notice|start process|begin process|"
         "trigger|submit|letter|deposit",
@@ -264,6 +268,15 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
         "",
     ),
     (
+        "commit",
+        "",
+        "pledge|vow|commit|commitment|promise|set target|target|goal|aim|announce target|"
+        "unveil target|set goal",
+        "abandon|drop|scrap|withdraw|reverse|water down|weaken",
+        "",
+        "consider|discuss|propose|debate|draft|urge|call for",
+    ),
+    (
         "invade",
         "invade/v attack/v",
         "invade|attack|strike|bomb|shell|launch offensive|cross into|incursion|invasion",
@@ -285,7 +298,9 @@ _LIGHT = frozenset(
 )  # fmt: skip
 # Phrases a frame word takes in titles that are not that act ("take effect" aside, "take"
 # alone is too common to be a predicate; "hold" the light verb).
-_NOT_PREDICATES = frozenset({("take",), ("hold",), ("keep",), ("enter",), ("free",)})
+_NOT_PREDICATES = frozenset(
+    {("take",), ("hold",), ("keep",), ("enter",), ("free",), ("down",), ("end",), ("lead",)}
+)
 
 
 # WordNet lemmas of a seed's sense that news uses for another act of its own frame list
@@ -627,17 +642,35 @@ def _find_frame(stems: Sequence[str], start: int = 0) -> tuple[int, int, Frame] 
     return None
 
 
+def _title_verb(
+    stems: Sequence[str], raws: Sequence[str], start: int, covered: set[int]
+) -> tuple[int, str] | None:
+    """The title's first word (after its question words) that can be a verb and is not a
+    name, a light verb or a function word: "open" in "Will the Tokyo Olympics open"."""
+    for j in range(start, len(stems)):
+        raw = raws[j]
+        if j in covered or raw[:1].isupper() or stems[j] in _FUNCTION or stems[j] in _LIGHT:
+            continue
+        if stems[j] in _QUESTION_WORDS or _DIGITS.match(stems[j]) or len(stems[j]) < 3:
+            continue
+        if "VERB" in getAllLemmas(raw.lower()):
+            return j, stems[j]
+    return None
+
+
 def _names(raws: Sequence[str], stems: Sequence[str], span: range) -> list[NamedParty]:
     """Runs of capitalised words in `span` that the actor table does not cover."""
     parties: list[NamedParty] = []
     run: list[int] = []
 
     def flush() -> None:
-        words = [raws[j] for j in run if stems[j] not in _FUNCTION]
-        if words:
-            last = run[-1]
-            # A person is mostly named by the surname alone.
-            parties.append(NamedParty(" ".join(raws[j] for j in run), (stems[last],)))
+        significant = tuple(
+            stems[j] for j in run if stems[j] not in _FUNCTION and len(stems[j]) >= 3
+        )
+        if significant:
+            # Any of its words will do: a person is mostly named by the surname alone, a
+            # company by its first word ("Exxon" for Exxon Mobil).
+            parties.append(NamedParty(" ".join(raws[j] for j in run), significant))
         run.clear()
 
     for j in span:
@@ -731,10 +764,15 @@ def excluded_by(
 
 
 def read_event(
-    title: str, criteria: str = "", query_terms: Iterable[str] = (), default_outcome: str = "no"
+    title: str,
+    criteria: str = "",
+    query_groups: Iterable[Iterable[str]] = (),
+    default_outcome: str = "no",
 ) -> Event | None:
     """The question's event as its title says it (then its query's terms, then its
-    criteria): None when no frame's word names its act."""
+    criteria; `query_groups` are the query's AND parts, each its alternatives): a frame from
+    the table when one's word names the act, else one made from the title's first verb;
+    None when the title has none."""
     analysed = scan(title)
     stems, raws = analysed.stems, analysed.raws
     start = 0
@@ -755,7 +793,9 @@ def read_event(
         pos = at + 1
     source = "title"
     if found is None:
-        for source, text in (("query", " ".join(query_terms)), ("criteria", criteria)):
+        groups = [list(g) for g in query_groups]
+        terms = [t for g in groups for t in g]
+        for source, text in (("query", " ".join(terms)), ("criteria", criteria)):
             other = scan(text).stems
             hit = _find_frame(other)
             if hit is not None:
@@ -764,7 +804,21 @@ def read_event(
                     frame, " ".join(other[at : at + length]), stems, raws, mentions, len(stems),
                     start, criteria, source,
                 )  # fmt: skip
-        return None
+        verb = _title_verb(stems, raws, start, covered)
+        if verb is None:
+            return None
+        at, lemma = verb
+        # The act as the query words it (the query's group holding the verb), else the
+        # verb alone, in every inflection.
+        asserts = {(lemma,)}
+        for group in groups:
+            phrases = [phrase(t) for t in group]
+            if any(lemma in p for p in phrases):
+                asserts.update(p for p in phrases if p)
+        frame = Frame(lemma, frozenset(asserts), frozenset(), generic=True)
+        return _event(
+            frame, raws[at], stems, raws, mentions, at, start, criteria, "title", after=at + 1
+        )
     at, length, frame = found
     if frame.name == "raise" and _LIFTED & set(stems[at + length :]):
         frame = frame_named("lift")  # "lift sanctions", not "lift rates"
@@ -789,15 +843,23 @@ def _event(
     # Actors: those named before the predicate (its subject); names the table does not know
     # count too. What follows the predicate is its object. A predicate read from the query
     # or the criteria has no place in the title: only the people the title names count.
-    subject = [m.actor for m in mentions if m.start < at] if source == "title" else []
+    subject = [
+        m.actor
+        for n, m in enumerate(mentions)
+        if m.start < at
+        # "US Federal Reserve": the country only says whose the bank is.
+        and not (
+            m.actor.kind == "country"
+            and n + 1 < len(mentions)
+            and mentions[n + 1].start == m.end
+            and mentions[n + 1].actor.kind != "country"
+        )
+    ] if source == "title" else []  # fmt: skip
     covered = {j for m in mentions for j in range(m.start, m.end)}
     parties = [
         p
         for p in _names(raws, stems, range(start, at))
-        if not any(stem_ in _FUNCTION for stem_ in p.stems)
-    ]
-    parties = [
-        p for p in parties if not _is_actor_word(p.stems[0]) and p.stems[0] not in _OFFICES
+        if not _is_actor_word(p.stems[0]) and p.stems[0] not in _OFFICES
     ]
     objects: set[str] = set()
     if after is not None:

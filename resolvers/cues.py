@@ -37,8 +37,9 @@ _NEGATION_CLAUSE = _stems(
     "thwart", "derail", "shelve", "axe",
 )  # fmt: skip
 _HEDGE_WORDS = frozenset(
-    {"could", "would", "should", "might", "will", "if", "whether", "unless", "shall", "may"}
-)
+    {"could", "would", "should", "might", "will", "if", "whether", "unless", "shall", "may",
+     "must"}
+)  # fmt: skip
 _HEDGE_STEMS = _stems(
     "plan", "expect", "propose", "proposal", "consider", "seek", "hope", "intend",
     "intention", "pledge", "promise", "urge", "threaten", "prepare", "negotiate",
@@ -77,6 +78,12 @@ _PAIRS: dict[tuple[str, str], int] = {
     ("pencil", "in"): HEDGED,
     ("push", "for"): HEDGED,
     ("in", "talk"): HEDGED,
+    ("have", "to"): HEDGED,
+    ("need", "to"): HEDGED,
+    ("yet", "to"): HEDGED,
+    ("remain", "to"): HEDGED,
+    ("still", "to"): HEDGED,
+    ("aim", "to"): HEDGED,
     ("not", "only"): FIRM,
     ("not", "just"): FIRM,
     ("no", "doubt"): FIRM,
@@ -140,7 +147,10 @@ def find_cues(text: Scanned) -> list[Cue]:
                 continue
             cues.append(Cue(i, i + 1, HEDGED, False, s))
         elif s in _HEDGE_STEMS:
-            cues.append(Cue(i, i + 1, HEDGED, False, s))
+            # "the landing is planned for September": a hedge after its event, in the
+            # passive, covers its whole clause.
+            passive = i > 0 and stems[i - 1] == "be" and clauses[i - 1] == clauses[i]
+            cues.append(Cue(i, i + 1, HEDGED, passive, s))
         elif word == "to" and i < text.title_len and 0 < i < last and _headline_future(text, i):
             # Headline style: "Fed to raise rates" is news that it will, not that it did.
             cues.append(Cue(i, i + 1, HEDGED, False, "to"))

@@ -37,6 +37,7 @@ class Reading:
     actor: str = ""  # the actor found for it, as written
     in_title: bool = False
     note: str = ""
+    start: int = -1  # where the deciding occurrence starts (token index)
 
     def describe(self) -> str:
         """The decisive words in a line: "predicate 'raises' (positive, firm); actor 'Fed'"."""
@@ -72,13 +73,22 @@ def read_item(
         if occ.role == "stage":
             continue
         reading = _reading(event, occ, stems, clauses, title_len, states, own_states, mentions)
-        step = next((o for o in stages if clauses[o.start] == clauses[occ.start]), None)
+        # A step governs the act when it stands just before it in its clause ("formally
+        # notifies its withdrawal"), not after ("closes its takeover after China clears it").
+        step = next(
+            (
+                o
+                for o in stages
+                if clauses[o.start] == clauses[occ.start] and 0 <= occ.start - o.end <= 4
+            ),
+            None,
+        )
         if reading.kind == ASSERTED and step is not None:
             # "formally notifies its withdrawal", "votes to approve the deal's terms": a
             # step on the way, not the act.
             reading = Reading(
                 ANTICIPATED, reading.predicate, "positive", reading.actor, reading.in_title,
-                f"a step short of it ('{step.text}')",
+                f"a step short of it ('{step.text}')", reading.start,
             )  # fmt: skip
         readings.append(reading)
     if not readings:
@@ -91,8 +101,9 @@ def read_item(
     chosen = firm[0] if firm else pool[0]
     if chosen.kind == ASSERTED and not present:
         return Reading(
-            NO_ACTOR, chosen.predicate, chosen.polarity, "", chosen.in_title, "actor missing"
-        )
+            NO_ACTOR, chosen.predicate, chosen.polarity, "", chosen.in_title, "actor missing",
+            chosen.start,
+        )  # fmt: skip
     return chosen
 
 
@@ -145,6 +156,7 @@ def _reading(
     mentions: Sequence[Mention],
 ) -> Reading:
     in_title = occ.start < title_len
+    at = occ.start
     agent = _agent(event, occ, stems, clauses, mentions)
     actor_text = agent.text if agent else ""
     if agent is not None and event.actors and agent.actor not in event.actors:
@@ -157,18 +169,44 @@ def _reading(
                 actor_text,
                 in_title,
                 f"done by {agent.actor.name}, not {', '.join(a.name for a in event.actors)}",
+                at,
             )
+    # The occurrence's state with its own words' cues switched off: "scrubbed" is the
+    # opposite act, "pledges" the act of a pledge question, not a hedge of it.
+    state = own_states.get((occ.start, occ.end), max(states[occ.start : occ.end]))
+    ahead = _ahead(occ, stems, clauses)
     if occ.role == "opposes":
-        state = own_states.get((occ.start, occ.end), FIRM)
-        if state == FIRM:
+        if state == FIRM and not ahead:
             kind = FINAL if occ.final else OPPOSED
             note = "ends its chance" if occ.final else "the opposite act"
-            return Reading(kind, occ.text, "negative", actor_text, in_title, note)
+            return Reading(kind, occ.text, "negative", actor_text, in_title, note, at)
         # A negated or hedged opposite ("did not cut") says nothing for the act.
-        return Reading(ANTICIPATED, occ.text, "negative", actor_text, in_title, "hedged")
-    state = max(states[occ.start : occ.end])
+        return Reading(ANTICIPATED, occ.text, "negative", actor_text, in_title, "hedged", at)
     if state == NEGATED:
-        return Reading(OPPOSED, occ.text, "negative", actor_text, in_title, "negated")
+        return Reading(OPPOSED, occ.text, "negative", actor_text, in_title, "negated", at)
     if state == HEDGED:
-        return Reading(ANTICIPATED, occ.text, "positive", actor_text, in_title, "hedged")
-    return Reading(ASSERTED, occ.text, "positive", actor_text, in_title, "firm")
+        return Reading(ANTICIPATED, occ.text, "positive", actor_text, in_title, "hedged", at)
+    if ahead:
+        return Reading(
+            ANTICIPATED, occ.text, "positive", actor_text, in_title, f"still ahead ('{ahead}')", at
+        )
+    return Reading(ASSERTED, occ.text, "positive", actor_text, in_title, "firm", at)
+
+
+# Words that put an act named after them in the future: "for a 2020 launch", "ahead of
+# the vote", "before its signing", "pending approval".
+_AHEAD = frozenset({"for", "ahead", "before", "until", "pending", "toward", "towards"})
+
+
+def _ahead(occ: Occurrence, stems: Sequence[str], clauses: Sequence[int]) -> str:
+    for j in range(max(0, occ.start - 3), occ.start):
+        if stems[j] in _AHEAD and clauses[j] == clauses[occ.start]:
+            # "for" a person or a reason ("wins for her first title") is no future: only
+            # when a determiner or a date follows it.
+            if stems[j] == "for" and not any(
+                s in ("a", "an", "the", "its", "their") or s[:1].isdigit()
+                for s in stems[j + 1 : occ.start]
+            ):
+                continue
+            return " ".join(stems[j : occ.end])
+    return ""

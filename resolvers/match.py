@@ -67,6 +67,8 @@ MIXED_FACTOR = 0.6
 # The item asserts the question's act, firmly, by its actor: the event itself, not only the
 # query's words.
 EVENT_CONFIRMED_FACTOR = 1.15
+# The act in other words than the query's, in the title: news of the event, less sure.
+PARAPHRASE_SCORE = 0.5
 # A derived query is scored: an item must carry this share of its groups.
 SOFT_MIN_SHARE = 0.6
 
@@ -120,6 +122,36 @@ class AnalysedItem:
     def cue_keys(self) -> frozenset[str]:
         return frozenset(c.key for c in self.cues)
 
+    def region(self, reading: Reading | None) -> tuple[range, ...] | None:
+        """Where an item says what decided it: its title and the summary's sentence holding
+        the deciding words (its first sentence when they are in the title). The query must
+        hold there, not in some other sentence about something else."""
+        if reading is None or reading.start < 0:
+            return None
+        title = range(0, self.text.title_len)
+        sentences = self.text.sentences
+        if reading.in_title:
+            body = [j for j in range(self.text.title_len, len(sentences))]
+            wanted = sentences[body[0]] if body else None
+        else:
+            wanted = sentences[reading.start]
+        span = [j for j in range(self.text.title_len, len(sentences)) if sentences[j] == wanted]
+        return (title, range(span[0], span[-1] + 1)) if span else (title,)
+
+    def denied_in_title(self, query: Query, states: list[int]) -> bool:
+        """Whether some part of the query occurs in the title only where it is negated:
+        "launches Threads in 100 countries, but not in the EU"."""
+        root = query.root
+        for group in root.children if isinstance(root, And) else (root,):
+            if isinstance(group, Not):
+                continue
+            part = Query(group, str(group))
+            if part.evaluate(lambda t: self.has(t, None, NEGATED, True)) and not part.evaluate(
+                lambda t: self.has(t, states, HEDGED, True)
+            ):
+                return True
+        return False
+
     @cached_property
     def phrase_index(self) -> PhraseIndex:
         return PhraseIndex(self.stems)
@@ -140,11 +172,9 @@ class AnalysedItem:
     def occurrence_states(
         self, found: list[Occurrence], ignore: frozenset[str]
     ) -> dict[tuple[int, int], int]:
-        """Each opposing occurrence's state with its own words' cues switched off."""
+        """Each occurrence's state with its own words' cues switched off."""
         out: dict[tuple[int, int], int] = {}
         for occ in found:
-            if occ.role != "opposes":
-                continue
             own = frozenset(self.stems[occ.start : occ.end])
             states = self.states(ignore | own)
             out[(occ.start, occ.end)] = max(states[occ.start : occ.end])
@@ -161,13 +191,23 @@ class AnalysedItem:
                 return True
         return False
 
-    def has(self, term: Term, states: list[int] | None, max_state: int, title_only: bool) -> bool:
-        """Whether the term occurs with every word at most `max_state` (None: any state)."""
+    def has(
+        self,
+        term: Term,
+        states: list[int] | None,
+        max_state: int,
+        title_only: bool,
+        within: tuple[range, ...] | None = None,
+    ) -> bool:
+        """Whether the term occurs with every word at most `max_state` (None: any state),
+        in the title only, or (`within`) inside one of the given token ranges."""
         stems = self.stems
         n = len(term.stems)
         limit = self.text.title_len if title_only else len(stems)
         for p in self.positions.get(term.stems[0], ()):
             if p + n > limit:
+                continue
+            if within is not None and not any(p in r for r in within):
                 continue
             if n > 1 and tuple(stems[p : p + n]) != term.stems:
                 continue
@@ -200,8 +240,13 @@ class QuestionSpec:
         """The question's event as its title (or query, or criteria) names it."""
         if not self.title:
             return None
-        terms = [t.text for t in self.query.positive_terms()]
-        return read_question_event(self.title, self.criteria, terms, self.default_outcome)
+        groups = []
+        for group in self.groups:
+            if isinstance(group, Term):
+                groups.append([group.text])
+            elif isinstance(group, Or):
+                groups.append([c.text for c in group.children if isinstance(c, Term)])
+        return read_question_event(self.title, self.criteria, groups, self.default_outcome)
 
     @cached_property
     def topic(self) -> Query:
@@ -452,12 +497,16 @@ def _read_event(
     )
 
 
-def _excluded(question: QuestionSpec, item: AnalysedItem) -> Any:
-    """The criteria's "does not count" part the item's title names, if any."""
+def _excluded(question: QuestionSpec, item: AnalysedItem, reading: Reading | None) -> Any:
+    """The criteria's "does not count" part the item's title leads with, if any: a title
+    that asserts the act first and names the excluded thing after it ("completes its deal
+    after FTC clearance") is about the act."""
     event = question.event
     if event is None or not event.exclusions:
         return None
     title = item.stems[: item.text.title_len]
+    if reading is not None and reading.kind == ASSERTED and reading.in_title:
+        title = title[: reading.start]
     return excluded_by(event, title, question.query.stems())
 
 
@@ -503,12 +552,37 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
     ignore = frozenset(query.stems() & item.cue_keys)
     states = item.states(ignore)
     reading = _read_event(question, item, ignore)
+    region = item.region(reading)
     if not query.evaluate(anywhere):
-        # The who and what, but none of the query's words for the act: only an opposite
-        # that ends its chance says anything (the deal was terminated).
+        # The who and what, but none of the query's words for the act: an opposite that
+        # ends its chance (the deal was terminated) suggests the default outcome; the act
+        # itself, in other words than the query's ("FDA clears" for "approve"), firmly, in
+        # the title, by the question's actor, is news of the event.
+        found = tuple(dict.fromkeys(t.text for t in topic.positive_terms() if anywhere(t)))
         if reading is not None and reading.kind == FINAL:
-            found = tuple(dict.fromkeys(t.text for t in topic.positive_terms() if anywhere(t)))
             return _contrary(question, reading, found)
+        event = question.event
+        if (
+            reading is not None
+            and reading.kind == ASSERTED
+            and reading.in_title
+            and event is not None
+            and not event.frame.generic
+            and topic.evaluate(lambda t: item.has(t, states, FIRM, False, region), anywhere)
+            and not item.denied_in_title(topic, states)
+            and _excluded(question, item, reading) is None
+        ):
+            score = PARAPHRASE_SCORE
+            return Verdict(
+                question.id,
+                question.event_outcome,
+                "evidence",
+                score,
+                (*found, reading.predicate),
+                True,
+                False,
+                reading,
+            )
         return None
 
     def view(max_state: int, title_only: bool = False) -> Any:
@@ -518,12 +592,15 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
     outcome = question.event_outcome
     if reading is not None and reading.kind == FINAL:
         return _contrary(question, reading, tuple(t.text for t in terms if anywhere(t)))
-    if query.evaluate(view(FIRM), anywhere):
+    firm_here = query.evaluate(
+        lambda t: item.has(t, states, FIRM, False, region), anywhere
+    ) and not item.denied_in_title(query, states)
+    if firm_here:
         if reading is not None and reading.kind in _READING_KIND:
             # The query's words are there, but the act is its opposite, only expected, or
             # another actor's.
             return _not_evidence(question, _READING_KIND[reading.kind], reading)
-        if _excluded(question, item) is not None:
+        if _excluded(question, item, reading) is not None:
             return _not_evidence(question, "excluded", reading)
         firm_terms = [t for t in terms if item.has(t, states, FIRM, False)]
         in_title = query.evaluate(view(FIRM, True), anywhere)
@@ -579,7 +656,7 @@ def _judge_soft(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
             return _not_evidence(question, "no-event", reading)
         if reading.kind == NO_ACTOR:
             return _not_evidence(question, "no-actor", reading)
-        if _excluded(question, item) is not None:
+        if _excluded(question, item, reading) is not None:
             return _not_evidence(question, "excluded", reading)
         title = reading.in_title
     else:

@@ -235,6 +235,36 @@ def import_(
     console.print(f"Imported {count} question(s) ({total - count} already present).")
 
 
+@app.command()
+def digest(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the digest instead of sending it")
+    ] = False,
+) -> None:
+    """E-mail the digest of pending reviews and past-deadline questions (FORECASTS_SMTP_HOST,
+    FORECASTS_SMTP_PORT, FORECASTS_SMTP_SENDER, FORECASTS_DIGEST_RECIPIENTS)."""
+    from forecasts.questions import utc_today
+    from service.digest import build_digest, send_digest
+
+    db = open_database()
+    settings = get_settings()
+    if dry_run:
+        with db.read() as conn:
+            console.print(
+                build_digest(conn, today=utc_today(), public_url=settings.public_url).text
+            )
+        return
+    try:
+        sent = send_digest(db, settings)
+    except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"Sent the digest to {', '.join(settings.digest_recipients)}: "
+        f"{sent.pending} to review, {sent.past_deadline} past deadline."
+    )
+
+
 def _register_optional_commands() -> None:
     # Commands owned by other parts of the service register themselves here.
     from service import cli_news, cli_scores

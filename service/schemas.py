@@ -3,12 +3,12 @@ source configuration have (the domain's own models are in forecasts/schemas.py).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StringConstraints, model_validator
 
-from forecasts.schemas import ForecastOut, StrictBody
+from forecasts.schemas import ForecastOut, ShortText, StrictBody, Url
 
 SourceKind = Literal["rss", "gdelt", "guardian", "archive"]
 SourceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -120,9 +120,6 @@ class TokenPage(BaseModel):
 
 # --- drafts (service/api/drafts.py). These imports belong at the top of the file; they sit
 # here only until the top is next edited.
-from datetime import date  # noqa: E402
-
-from forecasts.schemas import ShortText, Url  # noqa: E402
 
 
 class DraftCreate(StrictBody):

@@ -29,7 +29,8 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def invoke(*args: str) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
-    return result.output
+    # stdout alone: every command names its database on stderr.
+    return result.stdout
 
 
 def test_seed_is_idempotent_and_loads_the_article(database: str) -> None:
@@ -64,7 +65,7 @@ def test_token_create_list_and_revoke(database: str) -> None:
 
     printed = invoke("token", "create", "newsroom", "--scope", "forecast", "--scope", "review")
     assert "'newsroom'" in printed and "forecast, review" in printed, "name and scopes shown"
-    secret = printed.strip().splitlines()[-1].strip()
+    secret = next(line for line in printed.splitlines() if line.startswith("fct_")).strip()
     principal = TokenBook(open_database(), None).lookup(secret)
     assert principal is not None and principal.scopes == {"forecast", "review"}
     listed = invoke("token", "list")
@@ -162,3 +163,23 @@ def test_serve_refuses_a_short_admin_token(database: str, monkeypatch: pytest.Mo
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "FORECASTS_ADMIN_TOKEN has 1 characters; it must have at least 32" in result.output
+
+
+def test_every_command_names_its_database_and_warns_before_creating_one(
+    database: str, tmp_path: Path
+) -> None:
+    first = runner.invoke(app, ["questions", "list"])
+    assert first.exit_code == 0
+    assert f"database: {database}" in first.stderr
+    assert "creating a new, empty SQLite database" in first.stderr
+    again = runner.invoke(app, ["questions", "list"])
+    assert f"database: {database}" in again.stderr
+    assert "creating a new" not in again.stderr
+
+
+def test_questions_list_refuses_an_unknown_status(database: str) -> None:
+    result = runner.invoke(app, ["questions", "list", "--status", "closed"])
+    assert result.exit_code == 2
+    assert "closed" in result.output
+    for valid in ("open", "resolved", "annulled"):
+        assert valid in result.output

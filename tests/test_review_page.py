@@ -158,7 +158,9 @@ def test_review_queue_lists_pending_most_confident_first(
 ) -> None:
     page = browser.page
     browser.goto("/review")
-    assert card_ids(browser) == [queue["kappa_yes"], queue["lambda_yes"], queue["kappa_no"]]
+    # Grouped by question (the question of the most confident suggestion first), each
+    # question's suggestions most confident first.
+    assert card_ids(browser) == [queue["kappa_yes"], queue["kappa_no"], queue["lambda_yes"]]
     assert page.locator(".nav .count").inner_text() == "3"
 
     card = page.locator(f"#suggestion-{queue['kappa_yes']}")

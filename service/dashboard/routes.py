@@ -324,6 +324,13 @@ def question_list(request: Request) -> HTMLResponse:
         return _render(request, conn, "questions.html", context, active="questions")
 
 
+@router.get("/questions/new", response_class=HTMLResponse)
+def new_question(request: Request) -> HTMLResponse:
+    """A form for a question and its first forecast; its script calls POST /api/questions."""
+    with request.app.state.db.read() as conn:
+        return _render(request, conn, "question_new.html", {}, active="questions")
+
+
 @router.get("/questions/{question_id}", response_class=HTMLResponse)
 def question_page(request: Request, question_id: str) -> HTMLResponse:
     """One question: criteria, source, forecast history, resolution and suggestions."""
@@ -397,40 +404,86 @@ def _pending_by_question(conn: Connection, ids: Sequence[int]) -> dict[int, list
     return grouped
 
 
+REVIEW_TABS = ("pending", "reviewed")
+
+
+def _review_cards(conn: Connection, statuses: Sequence[str], newest_reviewed: bool) -> list[Any]:
+    query = (
+        select(
+            suggestions_t,
+            questions_t.c.title.label("question_title"),
+            questions_t.c.resolution_criteria.label("question_criteria"),
+            questions_t.c.resolve_by.label("question_resolve_by"),
+            questions_t.c.default_outcome.label("question_default_outcome"),
+            questions_t.c.status.label("question_status"),
+        )
+        .join(questions_t, questions_t.c.id == suggestions_t.c.question_id)
+        .where(suggestions_t.c.status.in_(statuses))
+    )
+    if newest_reviewed:
+        query = query.order_by(suggestions_t.c.reviewed_at.desc(), suggestions_t.c.id.desc())
+    else:
+        query = query.order_by(
+            suggestions_t.c.confidence.desc(), suggestions_t.c.created_at, suggestions_t.c.id
+        )
+    rows = conn.execute(query.limit(REVIEW_LIMIT)).all()
+    return [
+        {
+            **_suggestion_dict(row),
+            "question_title": row.question_title,
+            "question_criteria": row.question_criteria,
+            "question_resolve_by": row.question_resolve_by,
+            "question_default_outcome": row.question_default_outcome,
+            "question_status": row.question_status,
+        }
+        for row in rows
+    ]
+
+
+def group_by_question(cards: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each question's suggestions together, most confident first; the questions in the
+    order of their most confident suggestion (cards come most confident first)."""
+    groups: dict[int, dict[str, Any]] = {}
+    for card in cards:
+        group = groups.setdefault(
+            card["question_id"],
+            {
+                "question_id": card["question_id"],
+                "question_title": card["question_title"],
+                "cards": [],
+            },
+        )
+        group["cards"].append(card)
+    return list(groups.values())
+
+
+def _reviewed_count(conn: Connection) -> int:
+    count = conn.execute(
+        select(func.count())
+        .select_from(suggestions_t)
+        .where(suggestions_t.c.status.in_(("accepted", "rejected")))
+    ).scalar_one()
+    return int(count)
+
+
 @router.get("/review", response_class=HTMLResponse)
 def review(request: Request) -> HTMLResponse:
-    """Pending suggestions, most confident first, with buttons that call the review API."""
+    """Pending suggestions grouped by question, most confident first, with buttons that call
+    the review API; ?tab=reviewed lists the reviewed ones (who, when, the note, Undo)."""
+    tab = _param(request, "tab")
+    tab = tab if tab in REVIEW_TABS else "pending"
     with request.app.state.db.read() as conn:
-        rows = conn.execute(
-            select(
-                suggestions_t,
-                questions_t.c.title.label("question_title"),
-                questions_t.c.resolution_criteria.label("question_criteria"),
-                questions_t.c.resolve_by.label("question_resolve_by"),
-                questions_t.c.default_outcome.label("question_default_outcome"),
-                questions_t.c.status.label("question_status"),
-            )
-            .join(questions_t, questions_t.c.id == suggestions_t.c.question_id)
-            .where(suggestions_t.c.status == "pending")
-            .order_by(
-                suggestions_t.c.confidence.desc(),
-                suggestions_t.c.created_at,
-                suggestions_t.c.id,
-            )
-            .limit(REVIEW_LIMIT)
-        ).all()
-        cards = [
-            {
-                **_suggestion_dict(row),
-                "question_title": row.question_title,
-                "question_criteria": row.question_criteria,
-                "question_resolve_by": row.question_resolve_by,
-                "question_default_outcome": row.question_default_outcome,
-                "question_status": row.question_status,
-            }
-            for row in rows
-        ]
-        context = {"cards": cards, "limit": REVIEW_LIMIT}
+        if tab == "reviewed":
+            cards = _review_cards(conn, ("accepted", "rejected"), newest_reviewed=True)
+        else:
+            cards = _review_cards(conn, ("pending",), newest_reviewed=False)
+        context = {
+            "tab": tab,
+            "cards": cards,
+            "groups": group_by_question(cards) if tab == "pending" else [],
+            "limit": REVIEW_LIMIT,
+            "reviewed_count": _reviewed_count(conn),
+        }
         return _render(request, conn, "review.html", context, active="review")
 
 
