@@ -110,12 +110,15 @@ _PARAPHRASES: dict[str, tuple[str, ...]] = {
     "agreement": ("deal", "accord", "pact"),
     "deal": ("agreement", "accord"),
     "treaty": ("pact", "accord"),
-    "approve": ("authorise", "authorize", "clear"),
+    "approve": ("clear", "approval"),
     "ban": ("prohibit", "outlaw"),
     "capture": ("seize", "take control"),
     "invade": ("invasion",),
     "acquisition": ("takeover", "purchase"),
     "ceasefire": ("truce",),
+    "win": ("victory", "champion", "clinch", "crown"),
+    "president": ("presidency",),
+    "presidency": ("president",),
     "sanctions": ("sanction",),
 }
 MAX_ALTERNATIVES = 4
@@ -126,7 +129,9 @@ def _alternatives(word: str) -> tuple[str, ...]:
     synonyms (single words and two-word phrases), at most MAX_ALTERNATIVES more."""
     lower = word.lower()
     found = list(_PARAPHRASES.get(lower, ()))
-    found += sorted(w for w in synonyms(lower) if len(w.split()) <= 2 and w not in found)
+    # WordNet's verb synsets name acts news paraphrases; its noun synsets mostly name
+    # things by words news never uses for them ("ballistic capsule" for a spacecraft).
+    found += sorted(w for w in synonyms(lower, "v") if len(w.split()) <= 2 and w not in found)
     own = stem(lower)
     kept = [w for w in dict.fromkeys(found) if stem(w) != own and w != lower]
     return (lower, *kept[:MAX_ALTERNATIVES])
@@ -183,8 +188,13 @@ def _name_group(run: list[str]) -> tuple[str, ...]:
     phrase = '"' + " ".join(run) + '"'
     last = run[-1]
     if len(run) <= 3 and not any(w.lower() in _INSTITUTION for w in run) and len(last) >= 3:
-        # A person's name: news mostly uses the surname alone.
-        return _name_group([last]) + (phrase,)
+        # A person's name: news mostly uses the surname alone; a company or club its first
+        # word ("Exxon" for Exxon Mobil, "Leicester" for Leicester City).
+        first = run[0]
+        alternatives = _name_group([last]) + (phrase,)
+        if len(run) >= 2 and len(first) >= 4 and first.lower() not in _STOPWORDS:
+            alternatives = (_quote_if_needed(first), *alternatives)
+        return tuple(dict.fromkeys(alternatives))
     return (phrase,)
 
 
@@ -302,7 +312,7 @@ def derive_query(title: str) -> str:
             target = content
             groups = [
                 tuple(_quote_if_needed(w) for w in _alternatives(word))
-                if word.lower() in _PARAPHRASES or synonyms(word.lower())
+                if word.lower() in _PARAPHRASES or synonyms(word.lower(), "v")
                 else (_quote_if_needed(word.lower()),)
             ]
         for group in groups:

@@ -147,7 +147,7 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
         "resign/v step_down/v oust/v depose/v overthrow/v resignation/n",
         "resign|step down|quit|leave office|oust|depose|topple|overthrow|remove|flee|"
         "step aside|force out|hand over power|resignation|ouster|die|exile|leave power|"
-        "left office",
+        "left office|give up|stand down",
         "sworn in|re-elect|remain|survive|refuse to resign|cling|reelect|inaugurate|"
         "new term",
         "",
@@ -173,7 +173,8 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
     (
         "win",
         "win/v elect/v",
-        "win|victory|elect|clinch|sweep|triumph|winner|win election",
+        "win|victory|elect|clinch|sweep|triumph|winner|win election|crown|champion|"
+        "lift trophy|lift the trophy|claim title|take title|retain title",
         "lose|concede|defeat|loss",
         "",
         "lead|poll|ahead|favourite|favorite|projected",
@@ -262,8 +263,8 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
     (
         "release",
         "release/v",
-        "release|free|set free|pardon",
-        "sentence|convict|detain|extend detention|jail",
+        "release|free|set free|pardon|walk out|walk free|leave prison|leave jail",
+        "sentence|convict|detain|extend detention",
         "",
         "",
     ),
@@ -585,6 +586,14 @@ class Event:
     objects: frozenset[str] = frozenset()
     exclusions: tuple[Exclusion, ...] = ()
     source: str = "title"  # where the predicate was read: title, query or criteria
+    # The first word of what the act is done to, as the title has it ("ceasefire" in "sign
+    # a ceasefire or peace agreement"), and whether it is a name ("Kherson").
+    head_object: str = ""
+    head_is_name: bool = False
+    object_names: frozenset[str] = frozenset()  # capitalised words of the object (Kherson)
+    # The question asks whether someone announces, pledges or sets a target: then "will",
+    # "plans to", "pledges" are the event itself, not hedges of it.
+    intention: bool = False
 
     @property
     def actor_kinds(self) -> frozenset[str]:
@@ -795,7 +804,15 @@ def read_event(
     if found is None:
         groups = [list(g) for g in query_groups]
         terms = [t for g in groups for t in g]
-        for source, text in (("query", " ".join(terms)), ("criteria", criteria)):
+        verb = _title_verb(stems, raws, start, covered)
+        # The criteria's own YES sentence, not what they say does not count.
+        yes = " ".join(
+            part
+            for part in re.split(r"(?<=[.!?])\s+", criteria)
+            if re.search(r"\bresolves? yes\b", part, re.I)
+        )
+        sources = [("query", " ".join(terms))] + ([] if verb else [("criteria", yes)])
+        for source, text in sources:
             other = scan(text).stems
             hit = _find_frame(other)
             if hit is not None:
@@ -804,7 +821,6 @@ def read_event(
                     frame, " ".join(other[at : at + length]), stems, raws, mentions, len(stems),
                     start, criteria, source,
                 )  # fmt: skip
-        verb = _title_verb(stems, raws, start, covered)
         if verb is None:
             return None
         at, lemma = verb
@@ -862,10 +878,19 @@ def _event(
         if not _is_actor_word(p.stems[0]) and p.stems[0] not in _OFFICES
     ]
     objects: set[str] = set()
+    names: set[str] = set()
+    head, head_is_name = "", False
     if after is not None:
         for j in range(after, len(stems)):
             if j in covered or stems[j] in _FUNCTION or _DIGITS.match(stems[j]):
                 continue
+            if not head and re.match(r"\d", raws[j]) is None:
+                kinds = getAllLemmas(raws[j].lower())
+                # The head is a thing, not its kind ("military" in "military jet").
+                if not kinds or "ADJ" not in kinds or raws[j][:1].isupper():
+                    head, head_is_name = stems[j], raws[j][:1].isupper()
+            if raws[j][:1].isupper():
+                names.add(stems[j])
             objects.add(stems[j])
     del covered
     return Event(
@@ -876,6 +901,10 @@ def _event(
         objects=frozenset(objects),
         exclusions=_exclusions(criteria),
         source=source,
+        intention=frame.name == "commit" or _announces_intention(stems),
+        head_object=head,
+        head_is_name=head_is_name,
+        object_names=frozenset(names),
     )
 
 
@@ -889,6 +918,16 @@ _OFFICES = frozenset(
         "congress", "senate", "army", "state", "states", "republic",
     )
 )  # fmt: skip
+
+
+def _announces_intention(stems: Sequence[str]) -> bool:
+    """"Will X announce she will step down": the announcement of an intention is the event."""
+    for j, lemma in enumerate(stems):
+        if lemma in ("announce", "say", "declare", "confirm") and any(
+            later in ("will", "plan", "intend", "not") for later in stems[j + 1 : j + 4]
+        ):
+            return True
+    return False
 
 
 def _is_actor_word(lemma: str) -> bool:
@@ -905,9 +944,16 @@ class Occurrence:
 
     start: int
     end: int
-    role: str  # "asserts" | "opposes" | "stage"
+    role: str  # "asserts" | "opposes" | "stage" | "defeat" (a win over whoever follows)
     text: str
     final: bool = False
+
+
+# In a contest, "X beats Y" is X's win and Y's loss: who stands after the verb lost.
+_DEFEATS = _phrases(
+    "beat|defeat|rout|oust|eliminate|knock out|edge|overcome|crush|thrash|dethrone|upset|"
+    "stun|topple|unseat|trounce|see off"
+)
 
 
 @dataclass
@@ -943,6 +989,9 @@ def occurrences(frame: Frame, index: PhraseIndex, raws: Sequence[str]) -> list[O
             found.append(
                 Occurrence(start, end, role, " ".join(raws[start:end]), p in frame.final)
             )
+    if frame.name == "win":
+        for start, end, _ in index.find(_DEFEATS):
+            found.append(Occurrence(start, end, "defeat", " ".join(raws[start:end])))
     found.sort(key=lambda o: (o.start, -(o.end - o.start)))
     kept: list[Occurrence] = []
     taken: set[int] = set()

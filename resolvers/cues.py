@@ -49,6 +49,7 @@ _HEDGE_STEMS = _stems(
     "schedule", "slate", "tip", "forecast", "predict", "anticipate", "bet", "poise",
     "contemplate", "explore", "upcoming",
 )  # fmt: skip
+_BE = frozenset({"is", "are", "was", "were", "be", "been", "being", "remains", "remain"})
 # Attribution that leaves the whole sentence unconfirmed.
 _SENTENCE_HEDGES = _stems("reportedly", "purportedly", "supposedly", "unconfirmed")
 # Two-word cues, keyed by lemmas: (first, second) -> kind. FIRM marks a pseudo-negation
@@ -89,6 +90,9 @@ _PAIRS: dict[tuple[str, str], int] = {
     ("no", "doubt"): FIRM,
     ("no", "longer"): NEGATED,
 }
+_OBLIGATIONS = frozenset(
+    {("have", "to"), ("need", "to"), ("yet", "to"), ("remain", "to"), ("still", "to")}
+)
 # Attribution to unnamed sources hedges its whole sentence: "…, sources say".
 _SENTENCE_PAIRS = frozenset(
     {
@@ -111,6 +115,7 @@ class Cue:
     whole_clause: bool
     key: str  # the stem a question's own query may contain to switch the cue off
     whole_sentence: bool = False
+    rest_of_sentence: bool = False
 
 
 def find_cues(text: Scanned) -> list[Cue]:
@@ -129,7 +134,10 @@ def find_cues(text: Scanned) -> list[Cue]:
         if pair is not None:
             skip_until = i + 2
             if pair != FIRM:
-                cues.append(Cue(i, i + 2, pair, pair == NEGATED, s))
+                # "still has to be reviewed, signed and ratified": an obligation covers
+                # the rest of its sentence, list and all.
+                rest = pair_key in _OBLIGATIONS
+                cues.append(Cue(i, i + 2, pair, pair == NEGATED, s, rest_of_sentence=rest))
         elif pair_key in _SENTENCE_PAIRS and same_clause:
             # "officials say" alone is attribution, not doubt: only unnamed sources count.
             if pair_key == ("official", "say") and not _unnamed(words, i):
@@ -149,7 +157,7 @@ def find_cues(text: Scanned) -> list[Cue]:
         elif s in _HEDGE_STEMS:
             # "the landing is planned for September": a hedge after its event, in the
             # passive, covers its whole clause.
-            passive = i > 0 and stems[i - 1] == "be" and clauses[i - 1] == clauses[i]
+            passive = i > 0 and words[i - 1] in _BE and clauses[i - 1] == clauses[i]
             cues.append(Cue(i, i + 1, HEDGED, passive, s))
         elif word == "to" and i < text.title_len and 0 < i < last and _headline_future(text, i):
             # Headline style: "Fed to raise rates" is news that it will, not that it did.
@@ -193,11 +201,15 @@ def scope_states(
         clause = clauses[cue.start]
         if cue.kind == HEDGED and reporting.get(clause, len(clauses)) < cue.start:
             continue
-        if cue.whole_sentence and sentence_of:
+        if (cue.whole_sentence or cue.rest_of_sentence) and sentence_of:
             sentence = sentence_of[cue.start]
+            first = (
+                cue.end
+                if cue.rest_of_sentence
+                else next(j for j in range(len(clauses)) if sentence_of[j] == sentence)
+            )
             span: range = range(
-                next(j for j in range(len(clauses)) if sentence_of[j] == sentence),
-                max(j for j in range(len(clauses)) if sentence_of[j] == sentence) + 1,
+                first, max(j for j in range(len(clauses)) if sentence_of[j] == sentence) + 1
             )
         else:
             first = clause_start[clause] if cue.whole_clause else cue.end

@@ -12,7 +12,7 @@ rationale can say them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from forecasts.event import Event, Mention, Occurrence
 from resolvers.cues import FIRM, HEDGED, NEGATED
@@ -38,6 +38,7 @@ class Reading:
     in_title: bool = False
     note: str = ""
     start: int = -1  # where the deciding occurrence starts (token index)
+    role: str = ""  # the occurrence's role in the frame ("asserts", "defeat", …)
 
     def describe(self) -> str:
         """The decisive words in a line: "predicate 'raises' (positive, firm); actor 'Fed'"."""
@@ -73,6 +74,7 @@ def read_item(
         if occ.role == "stage":
             continue
         reading = _reading(event, occ, stems, clauses, title_len, states, own_states, mentions)
+        reading = replace(reading, role=occ.role)
         # A step governs the act when it stands just before it in its clause ("formally
         # notifies its withdrawal"), not after ("closes its takeover after China clears it").
         step = next(
@@ -88,7 +90,7 @@ def read_item(
             # step on the way, not the act.
             reading = Reading(
                 ANTICIPATED, reading.predicate, "positive", reading.actor, reading.in_title,
-                f"a step short of it ('{step.text}')", reading.start,
+                f"a step short of it ('{step.text}')", reading.start, reading.role,
             )  # fmt: skip
         readings.append(reading)
     if not readings:
@@ -102,7 +104,7 @@ def read_item(
     if chosen.kind == ASSERTED and not present:
         return Reading(
             NO_ACTOR, chosen.predicate, chosen.polarity, "", chosen.in_title, "actor missing",
-            chosen.start,
+            chosen.start, chosen.role,
         )  # fmt: skip
     return chosen
 
@@ -113,7 +115,7 @@ def _actor_present(event: Event, stems: Sequence[str], mentions: Sequence[Mentio
     if any(actor not in named for actor in event.actors):
         return False
     have = set(stems)
-    return all(set(party.stems) <= have for party in event.parties)
+    return all(set(party.stems) & have for party in event.parties)
 
 
 def _agent(
@@ -175,6 +177,16 @@ def _reading(
     # opposite act, "pledges" the act of a pledge question, not a hedge of it.
     state = own_states.get((occ.start, occ.end), max(states[occ.start : occ.end]))
     ahead = _ahead(occ, stems, clauses)
+    if occ.role == "defeat":
+        if _names_party(event, stems[occ.end : occ.end + 3]):
+            # "Macron beats Le Pen": the question's side is the one beaten.
+            return Reading(OPPOSED, occ.text, "negative", actor_text, in_title, "beaten", at)
+        if state != FIRM or ahead:
+            return Reading(ANTICIPATED, occ.text, "positive", actor_text, in_title, "hedged", at)
+        before = stems[max(0, occ.start - 4) : occ.start]
+        if _names_party(event, before):
+            return Reading(ASSERTED, occ.text, "positive", actor_text, in_title, "firm", at)
+        return Reading(ANTICIPATED, occ.text, "positive", actor_text, in_title, "someone's", at)
     if occ.role == "opposes":
         if state == FIRM and not ahead:
             kind = FINAL if occ.final else OPPOSED
@@ -191,6 +203,13 @@ def _reading(
             ANTICIPATED, occ.text, "positive", actor_text, in_title, f"still ahead ('{ahead}')", at
         )
     return Reading(ASSERTED, occ.text, "positive", actor_text, in_title, "firm", at)
+
+
+def _names_party(event: Event, stems: Sequence[str]) -> bool:
+    have = set(stems)
+    if any(set(p.stems) & have for p in event.parties):
+        return True
+    return any(w in have for a in event.actors for alias in a.aliases for w in alias)
 
 
 # Words that put an act named after them in the future: "for a 2020 launch", "ahead of

@@ -67,10 +67,16 @@ MIXED_FACTOR = 0.6
 # The item asserts the question's act, firmly, by its actor: the event itself, not only the
 # query's words.
 EVENT_CONFIRMED_FACTOR = 1.15
+# Capitalised words after an act that name no other object of it.
+_NOT_OBJECT_NAMES = frozenset({"the", "a", "an", "its", "their", "in", "on", "at", "after"})
+# Words that make the name after them a look back, not the news.
+_RETROSPECTIVE = frozenset({"since", "last", "previous", "former", "earlier", "ago", "past"})
 # The act in other words than the query's, in the title: news of the event, less sure.
 PARAPHRASE_SCORE = 0.5
-# A derived query is scored: an item must carry this share of its groups.
+# A derived query is scored: an item must carry this share of its groups, or less when it
+# asserts the title's act by its actor, what the act is done to included.
 SOFT_MIN_SHARE = 0.6
+SOFT_MIN_SHARE_WITH_ACT = 0.4
 
 # ---------------------------------------------------------------------------------------------
 # Items and questions as the matcher sees them
@@ -137,6 +143,24 @@ class AnalysedItem:
             wanted = sentences[reading.start]
         span = [j for j in range(self.text.title_len, len(sentences)) if sentences[j] == wanted]
         return (title, range(span[0], span[-1] + 1)) if span else (title,)
+
+    def has_current(
+        self, term: Term, states: list[int], max_state: int, within: tuple[range, ...] | None
+    ) -> bool:
+        """`has`, leaving out mentions that look back ("since the 2017 Australian Open",
+        "last year's final"): what an item recalls is not what it reports."""
+        stems = self.stems
+        n = len(term.stems)
+        for p in self.positions.get(term.stems[0], ()):
+            if within is not None and not any(p in r for r in within):
+                continue
+            if tuple(stems[p : p + n]) != term.stems:
+                continue
+            if any(states[p + k] > max_state for k in range(n)):
+                continue
+            if _RETROSPECTIVE.isdisjoint(stems[max(0, p - 3) : p]):
+                return True
+        return False
 
     def denied_in_title(self, query: Query, states: list[int]) -> bool:
         """Whether some part of the query occurs in the title only where it is negated:
@@ -497,6 +521,55 @@ def _read_event(
     )
 
 
+def _ignored_cues(question: QuestionSpec, item: AnalysedItem) -> frozenset[str]:
+    """Cues that are the question's own words, and for a question about an announced
+    intention or a pledge, every hedge: there "will" and "pledges" are the event."""
+    ignore = question.query.stems() & item.cue_keys
+    event = question.event
+    if event is not None and event.intention:
+        ignore |= {c.key for c in item.cues if c.kind == HEDGED}
+    return frozenset(ignore)
+
+
+def _act_words(question: QuestionSpec) -> frozenset[str]:
+    event = question.event
+    return _frame_vocabulary(event) if event is not None else frozenset()
+
+
+def _name_terms(question: QuestionSpec) -> frozenset[Term]:
+    """The query's terms that name what the act is done to (a place, a tournament): names
+    in the query that are not the question's actors."""
+    event = question.event
+    if event is None:
+        return frozenset()
+    actor_words = {w for a in event.actors for p in a.aliases for w in p}
+    actor_words |= {w for p in event.parties for w in p.stems}
+    return frozenset(
+        t
+        for t in question.query.positive_terms()
+        if t.text[:1].isupper() and not set(t.stems) & actor_words
+    )
+
+
+def _acts_on_another(question: QuestionSpec, item: AnalysedItem, reading: Reading | None) -> bool:
+    """Whether the title's act is done to another named thing than the question's: "Syrian
+    army recaptures Maarat al-Numan" for a question about Idlib city."""
+    event = question.event
+    if event is None or reading is None or not reading.in_title or not event.object_names:
+        return False
+    if reading.role == "defeat":
+        return False  # who follows "beats" is the opponent, not the object
+    title = item.stems[: item.text.title_len]
+    if event.object_names & set(title):
+        return False
+    raws = item.text.raws
+    end = reading.start + len(reading.predicate.split())
+    for j in range(end, min(end + 3, item.text.title_len)):
+        if raws[j][:1].isupper() and item.stems[j] not in _NOT_OBJECT_NAMES:
+            return True
+    return False
+
+
 def _excluded(question: QuestionSpec, item: AnalysedItem, reading: Reading | None) -> Any:
     """The criteria's "does not count" part the item's title leads with, if any: a title
     that asserts the act first and names the excluded thing after it ("completes its deal
@@ -549,7 +622,7 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
 
     if not topic.evaluate(anywhere):
         return None
-    ignore = frozenset(query.stems() & item.cue_keys)
+    ignore = _ignored_cues(question, item)
     states = item.states(ignore)
     reading = _read_event(question, item, ignore)
     region = item.region(reading)
@@ -592,9 +665,20 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
     outcome = question.event_outcome
     if reading is not None and reading.kind == FINAL:
         return _contrary(question, reading, tuple(t.text for t in terms if anywhere(t)))
-    firm_here = query.evaluate(
-        lambda t: item.has(t, states, FIRM, False, region), anywhere
-    ) and not item.denied_in_title(query, states)
+    act = _act_words(question)
+    names = _name_terms(question)
+    title_region = (range(0, item.text.title_len),)
+
+    def here(term: Term) -> bool:
+        # The act must stand outside every cue; who and what need only be there (not
+        # denied); a name the act is done to must not be a look back ("her first title
+        # since the 2017 Australian Open").
+        state = FIRM if set(term.stems) <= act else HEDGED
+        if term in names and not item.has(term, states, state, False, title_region):
+            return item.has_current(term, states, state, region)
+        return item.has(term, states, state, False, region)
+
+    firm_here = query.evaluate(here, anywhere) and not item.denied_in_title(query, states)
     if firm_here:
         if reading is not None and reading.kind in _READING_KIND:
             # The query's words are there, but the act is its opposite, only expected, or
@@ -602,6 +686,13 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
             return _not_evidence(question, _READING_KIND[reading.kind], reading)
         if _excluded(question, item, reading) is not None:
             return _not_evidence(question, "excluded", reading)
+        if _acts_on_another(question, item, reading):
+            return _not_evidence(question, "other-object", reading)
+        event = question.event
+        if reading is not None and reading.kind == ABSENT and event and event.frame.generic:
+            # The query's words, but not the title's act ("blows up tunnels at its nuclear
+            # test site" for "conduct a nuclear test").
+            return _not_evidence(question, "no-event", reading)
         firm_terms = [t for t in terms if item.has(t, states, FIRM, False)]
         in_title = query.evaluate(view(FIRM, True), anywhere)
         # Mixed: the item also mentions the event inside negated or hedged scopes
@@ -639,26 +730,40 @@ def _judge_soft(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
         return None
     carried = [g for g in groups if Query(g, str(g)).evaluate(anywhere)]
     share = len(carried) / len(groups) if groups else 0.0
-    if share < SOFT_MIN_SHARE:
+    if share < SOFT_MIN_SHARE_WITH_ACT:
         return None
-    ignore = frozenset(question.query.stems() & item.cue_keys)
+    ignore = _ignored_cues(question, item)
     reading = _read_event(question, item, ignore)
     terms = tuple(
         dict.fromkeys(t.text for g in carried for t in Query(g, str(g)).positive_terms()
                       if anywhere(t))
     )  # fmt: skip
+    event = question.event
+    if event is not None and event.head_object:
+        # What the act is done to must be there: "sign a ceasefire" is not "sign grain deals".
+        wanted = [g for g in groups if event.head_object in Query(g, str(g)).stems()]
+        if wanted and not any(g in carried for g in wanted):
+            return None
+    if item.denied_in_title(question.query, item.states(ignore)):
+        return _not_evidence(question, "negated", reading)
     if reading is not None:
         if reading.kind == FINAL:
             return _contrary(question, reading, terms)
         if reading.kind in _READING_KIND:
             return _not_evidence(question, _READING_KIND[reading.kind], reading)
-        if reading.kind == ABSENT:
+        if reading.kind == ABSENT and not (event and event.frame.generic and share >= 0.8):
             return _not_evidence(question, "no-event", reading)
+        if reading.kind == ABSENT and share < SOFT_MIN_SHARE:
+            return None
+        if _acts_on_another(question, item, reading):
+            return _not_evidence(question, "other-object", reading)
         if reading.kind == NO_ACTOR:
             return _not_evidence(question, "no-actor", reading)
         if _excluded(question, item, reading) is not None:
             return _not_evidence(question, "excluded", reading)
         title = reading.in_title
+    elif share < SOFT_MIN_SHARE:
+        return None
     else:
         # No act the frame table knows: the carried words must stand outside every cue.
         states = item.states(ignore)

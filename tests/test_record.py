@@ -242,3 +242,20 @@ def test_an_export_imported_into_an_empty_database_reproduces_the_record(
     finally:
         if fresh is not db:
             fresh.dispose()
+
+
+def test_the_database_itself_refuses_impossible_rows(client: TestClient, db: Database) -> None:
+    """Whatever writes (a script, a bad import path), the tables keep probabilities in [0, 1]
+    and status and outcome consistent: CHECK constraints (triggers on SQLite)."""
+    question = post_question(client, ADMIN, forecast={"probability": 0.5})
+    statements = (
+        f"UPDATE forecasts SET probability = 7.5 WHERE question_id = {question['id']}",
+        f"UPDATE questions SET status = 'resolved' WHERE id = {question['id']}",
+        f"UPDATE questions SET outcome = 'yes' WHERE id = {question['id']}",
+        f"UPDATE questions SET status = 'weird' WHERE id = {question['id']}",
+    )
+    for statement in statements:
+        with pytest.raises(DBAPIError), db.write() as conn:
+            conn.execute(text(statement))
+    stored = client.get(f"/api/questions/{question['id']}").json()
+    assert stored["status"] == "open" and stored["forecasts"][0]["probability"] == 0.5

@@ -18,9 +18,11 @@ depends_on = None
 
 APPEND_ONLY = "audit rows are append-only"
 PROBABILITY_RULE = "probability BETWEEN 0 AND 1"
+# Written so that it is never NULL (a CHECK or a trigger's WHEN lets NULL through): a
+# resolved question with no outcome must fail it, not slip past three-valued logic.
 OUTCOME_RULE = (
     "(status = 'open' AND outcome IS NULL) OR "
-    "(status = 'resolved' AND outcome IN ('yes', 'no')) OR "
+    "(status = 'resolved' AND COALESCE(outcome, '') IN ('yes', 'no')) OR "
     "(status = 'annulled' AND outcome IS NULL)"
 )
 
