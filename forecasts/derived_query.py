@@ -103,14 +103,15 @@ _PARAPHRASES: dict[str, tuple[str, ...]] = {
     "leave office": ("resign", "step down", "quit"),
     "raise": ("hike", "increase", "lift"),
     "hike": ("raise", "increase"),
-    "cut": ("lower", "reduce"),
+    "cut": ("lower", "reduce", "trim"),
     "lower": ("cut", "reduce"),
     "launch": ("lift off", "blast off"),
     "complete": ("close", "finalise", "finalize"),
     "agreement": ("deal", "accord", "pact"),
     "deal": ("agreement", "accord"),
     "treaty": ("pact", "accord"),
-    "approve": ("clear", "approval"),
+    "approve": ("clear", "approval", "green light"),
+    "approval": ("approve", "clear", "green light"),
     "ban": ("prohibit", "outlaw"),
     "capture": ("seize", "take control"),
     "invade": ("invasion",),
@@ -118,6 +119,12 @@ _PARAPHRASES: dict[str, tuple[str, ...]] = {
     "ceasefire": ("truce",),
     "win": ("victory", "champion", "clinch", "crown"),
     "president": ("presidency",),
+    "convict": ("guilty", "conviction"),
+    "convicted": ("guilty", "conviction"),
+    "release": ("free", "walk out", "freed"),
+    "released": ("free", "walk out", "freed"),
+    "prison": ("jail",),
+    "jail": ("prison",),
     "presidency": ("president",),
     "sanctions": ("sanction",),
 }
@@ -191,10 +198,10 @@ def _name_group(run: list[str]) -> tuple[str, ...]:
         # A person's name: news mostly uses the surname alone; a company or club its first
         # word ("Exxon" for Exxon Mobil, "Leicester" for Leicester City).
         first = run[0]
-        alternatives = _name_group([last]) + (phrase,)
+        forms: tuple[str, ...] = _name_group([last]) + (phrase,)
         if len(run) >= 2 and len(first) >= 4 and first.lower() not in _STOPWORDS:
-            alternatives = (_quote_if_needed(first), *alternatives)
-        return tuple(dict.fromkeys(alternatives))
+            forms = (_quote_if_needed(first), *forms)
+        return tuple(dict.fromkeys(forms))
     return (phrase,)
 
 
@@ -243,6 +250,11 @@ def _name_groups(run: list[str]) -> list[tuple[str, ...]]:
     if rest:
         groups.append(_name_group(rest))
     return groups
+
+
+def _is_institution(group: tuple[str, ...]) -> bool:
+    actor = actor_called(group[0].strip('"'))
+    return actor is not None and actor.kind != "country"
 
 
 def _skippable(word: str) -> bool:
@@ -334,6 +346,12 @@ def derive_query(title: str) -> str:
             join_next = False
         last = target
         i += 1
+    # "US Federal Reserve", "US FDA": the country only says whose the institution is.
+    names = [
+        g
+        for n, g in enumerate(names)
+        if not (g in _ALIASES.values() and n + 1 < len(names) and _is_institution(names[n + 1]))
+    ]
     names = names[:4]
     if status_quo:
         # "Will X still be president?" asks whether the change happens: the query looks for

@@ -109,12 +109,13 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
     (
         "approve",
         "approve/v ratify/v",
-        "approve|authorize|authorise|clear|greenlight|green light|endorse|grant approval|"
-        "sign off|pass|license|approval|ratify|adopt",
+        "approve|clear|greenlight|green light|approval|grant approval|endorse|sign off|pass|"
+        "license|ratify|adopt|authorize|authorise",
         "reject|deny|block|veto|disapprove|vote down|turn down|refuse|decline|delay|postpone|"
         "rejection",
         "",
-        "recommend|review|consider|debate|hearing|vote on|advisory",
+        "recommend|review|consider|debate|hearing|vote on|advisory|apply|application|submit|"
+        "file|seek|request",
     ),
     (
         "reject",
@@ -148,8 +149,7 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
         "resign|step down|quit|leave office|oust|depose|topple|overthrow|remove|flee|"
         "step aside|force out|hand over power|resignation|ouster|die|exile|leave power|"
         "left office|give up|stand down",
-        "sworn in|re-elect|remain|survive|refuse to resign|cling|reelect|inaugurate|"
-        "new term",
+        "sworn in|re-elect|remain|survive|refuse to resign|cling|reelect|inaugurate|new term",
         "",
         "impeach|impeachment|no-confidence|call to resign|protest|demand",
     ),
@@ -259,6 +259,14 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
         "praise|welcome|back|support|endorse",
         "",
         "",
+    ),
+    (
+        "convict",
+        "",
+        "convict|conviction|find guilty|found guilty|guilty verdict|plead guilty",
+        "acquit|acquittal|not guilty|mistrial|overturn|throw out",
+        "",
+        "charge|trial|indict|indictment|arrest|plead not guilty|jury selection",
     ),
     (
         "release",
@@ -387,34 +395,59 @@ class Actor:
 
 # name, kind, aliases ("|"-separated, as written in news; lemmatised like everything else).
 _ACTOR_SPECS: list[tuple[str, str, str]] = [
-    ("Federal Reserve", "central bank", "Fed|Federal Reserve|FOMC|Federal Open Market Committee|"
-     "US central bank|Powell"),
-    ("European Central Bank", "central bank", "ECB|European Central Bank|euro zone central bank|"
-     "eurozone central bank|Lagarde"),
+    (
+        "Federal Reserve",
+        "central bank",
+        "Fed|Federal Reserve|FOMC|Federal Open Market Committee|US central bank|Powell",
+    ),
+    (
+        "European Central Bank",
+        "central bank",
+        "ECB|European Central Bank|euro zone central bank|eurozone central bank|Lagarde",
+    ),
     ("Bank of England", "central bank", "Bank of England|BoE|Monetary Policy Committee"),
     ("Bank of Japan", "central bank", "Bank of Japan|BoJ|BOJ|Japanese central bank|Ueda|Kuroda"),
     ("Bank of Canada", "central bank", "Bank of Canada|BoC|Canadian central bank"),
-    ("Reserve Bank of Australia", "central bank", "Reserve Bank of Australia|RBA|"
-     "Australian central bank"),
+    (
+        "Reserve Bank of Australia",
+        "central bank",
+        "Reserve Bank of Australia|RBA|Australian central bank",
+    ),
     ("Reserve Bank of New Zealand", "central bank", "Reserve Bank of New Zealand|RBNZ"),
     ("Reserve Bank of India", "central bank", "Reserve Bank of India|RBI|Indian central bank"),
     ("Swiss National Bank", "central bank", "Swiss National Bank|SNB"),
-    ("People's Bank of China", "central bank", "People's Bank of China|PBOC|PBoC|"
-     "Chinese central bank"),
-    ("Central Bank of Turkey", "central bank", "Central Bank of the Republic of Turkey|CBRT|"
-     "Turkish central bank|Turkey's central bank"),
+    (
+        "People's Bank of China",
+        "central bank",
+        "People's Bank of China|PBOC|PBoC|Chinese central bank",
+    ),
+    (
+        "Central Bank of Turkey",
+        "central bank",
+        "Central Bank of the Republic of Turkey|CBRT|Turkish central bank|Turkey's central bank",
+    ),
     ("Riksbank", "central bank", "Riksbank|Swedish central bank"),
     ("Norges Bank", "central bank", "Norges Bank|Norwegian central bank"),
-    ("Central Bank of Brazil", "central bank", "Central Bank of Brazil|Brazilian central bank|"
-     "Banco Central do Brasil|Copom"),
-    ("Bank of Russia", "central bank", "Bank of Russia|Russian central bank|"
-     "Russia's central bank|Central Bank of Russia|Nabiullina"),
+    (
+        "Central Bank of Brazil",
+        "central bank",
+        "Central Bank of Brazil|Brazilian central bank|Banco Central do Brasil|Copom",
+    ),
+    (
+        "Bank of Russia",
+        "central bank",
+        "Bank of Russia|Russian central bank|"
+        "Russia's central bank|Central Bank of Russia|Nabiullina",
+    ),
     ("Bank of Korea", "central bank", "Bank of Korea|BoK|South Korean central bank"),
     ("NASA", "agency", "NASA"),
     ("SpaceX", "company", "SpaceX|Space X"),
     ("ESA", "agency", "ESA|European Space Agency"),
-    ("ISRO", "agency", "ISRO|Indian Space Research Organisation|Indian Space Research "
-     "Organization"),
+    (
+        "ISRO",
+        "agency",
+        "ISRO|Indian Space Research Organisation|Indian Space Research Organization",
+    ),
     ("Roscosmos", "agency", "Roscosmos"),
     ("JAXA", "agency", "JAXA|Japan Aerospace Exploration Agency"),
     ("Blue Origin", "company", "Blue Origin"),
@@ -591,6 +624,8 @@ class Event:
     head_object: str = ""
     head_is_name: bool = False
     object_names: frozenset[str] = frozenset()  # capitalised words of the object (Kherson)
+    # "Will Finland or Sweden join": any one of the actors will do, not all of them.
+    any_actor: bool = False
     # The question asks whether someone announces, pledges or sets a target: then "will",
     # "plans to", "pledges" are the event itself, not hedges of it.
     intention: bool = False
@@ -745,7 +780,8 @@ def _head(part: str) -> str | None:
             or len(lemma) < 4
             or _DIGITS.match(lemma)
             or _is_actor_word(lemma)
-            or raw[:1].isupper() and raw.lower() not in ("talks",)
+            or raw[:1].isupper()
+            and raw.lower() not in ("talks",)
         ):
             continue
         return lemma
@@ -761,11 +797,7 @@ def excluded_by(
     exclude a treaty question's treaty)."""
     have = frozenset(title_stems)
     frame = event.frame
-    own = (
-        frozenset(keep)
-        | event.objects
-        | {w for p in frame.asserts | frame.opposes for w in p}
-    )
+    own = frozenset(keep) | event.objects | {w for p in frame.asserts | frame.opposes for w in p}
     for exclusion in event.exclusions:
         if exclusion.marks <= have and not exclusion.marks & own:
             return exclusion
@@ -826,7 +858,7 @@ def read_event(
         at, lemma = verb
         # The act as the query words it (the query's group holding the verb), else the
         # verb alone, in every inflection.
-        asserts = {(lemma,)}
+        asserts: set[Phrase] = {(lemma,)}
         for group in groups:
             phrases = [phrase(t) for t in group]
             if any(lemma in p for p in phrases):
@@ -879,16 +911,20 @@ def _event(
     ]
     objects: set[str] = set()
     names: set[str] = set()
-    head, head_is_name = "", False
+    head, head_is_name, head_done = "", False, False
     if after is not None:
         for j in range(after, len(stems)):
             if j in covered or stems[j] in _FUNCTION or _DIGITS.match(stems[j]):
                 continue
-            if not head and re.match(r"\d", raws[j]) is None:
-                kinds = getAllLemmas(raws[j].lower())
-                # The head is a thing, not its kind ("military" in "military jet").
-                if not kinds or "ADJ" not in kinds or raws[j][:1].isupper():
-                    head, head_is_name = stems[j], raws[j][:1].isupper()
+            if not head_done and re.match(r"\d", raws[j]) is None:
+                # The head of the first noun phrase is its last word: "rate" in "its
+                # benchmark interest rate", "jet" in "a Russian military jet".
+                head, head_is_name = stems[j], raws[j][:1].isupper()
+                nxt = j + 1
+                if nxt >= len(stems) or stems[nxt] in _FUNCTION or nxt in covered:
+                    head_done = True
+            elif head and not head_done:
+                head_done = True
             if raws[j][:1].isupper():
                 names.add(stems[j])
             objects.add(stems[j])
@@ -905,6 +941,7 @@ def _event(
         head_object=head,
         head_is_name=head_is_name,
         object_names=frozenset(names),
+        any_actor=_alternatives(mentions, stems, at),
     )
 
 
@@ -920,8 +957,15 @@ _OFFICES = frozenset(
 )  # fmt: skip
 
 
+def _alternatives(mentions: Sequence[Mention], stems: Sequence[str], at: int) -> bool:
+    before = [m for m in mentions if m.start < at]
+    if len(before) < 2:
+        return False
+    return "or" in stems[before[0].end : before[-1].start]
+
+
 def _announces_intention(stems: Sequence[str]) -> bool:
-    """"Will X announce she will step down": the announcement of an intention is the event."""
+    """ "Will X announce she will step down": the announcement of an intention is the event."""
     for j, lemma in enumerate(stems):
         if lemma in ("announce", "say", "declare", "confirm") and any(
             later in ("will", "plan", "intend", "not") for later in stems[j + 1 : j + 4]
@@ -986,9 +1030,7 @@ def occurrences(frame: Frame, index: PhraseIndex, raws: Sequence[str]) -> list[O
         ("stage", frame.stages),
     ):
         for start, end, p in index.find(phrases):
-            found.append(
-                Occurrence(start, end, role, " ".join(raws[start:end]), p in frame.final)
-            )
+            found.append(Occurrence(start, end, role, " ".join(raws[start:end]), p in frame.final))
     if frame.name == "win":
         for start, end, _ in index.find(_DEFEATS):
             found.append(Occurrence(start, end, "defeat", " ".join(raws[start:end])))

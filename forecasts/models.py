@@ -279,6 +279,9 @@ class WebhookDelivery(SQLModel, table=True):
     body: str
     state: str = Field(default="pending", max_length=10, index=True)  # pending sending done failed
     created_at: datetime = Field(default_factory=utcnow)
+    # When a sender claimed it; a claim older than the lease is a sender that died mid-send,
+    # and the delivery is queued again (at least once; the receiver de-duplicates by id).
+    claimed_at: datetime | None = None
 
 
 class WebhookAttempt(SQLModel, table=True):

@@ -16,9 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from resolvers.calibrate import calibrated
+from resolvers.calibrate import suggestion_confidence
 from resolvers.deadline import deadline_confidence
-from resolvers.evidence import combine, evidence_entry, keep_strongest
+from resolvers.evidence import evidence_entry, keep_strongest
 from resolvers.match import MatchIndex, MatchItem, QuestionSpec, question_spec
 
 BUNDLED_ARCHIVE_SOURCE = "offline-archive"
@@ -91,12 +91,12 @@ def replay(
             q = result.question
             if contrary:
                 result.contrary_evidence = keep_strongest(result.contrary_evidence)
-                confidence = calibrated(combine(result.contrary_evidence))
+                confidence = suggestion_confidence(result.contrary_evidence)
                 if result.contrary is None:
                     result.contrary = Flag(day, q.default_outcome, confidence, "news-match", item)
                 continue
             result.evidence = keep_strongest(result.evidence)
-            confidence = calibrated(combine(result.evidence))
+            confidence = suggestion_confidence(result.evidence)
             confidence_on[question_id].append((day, confidence))
             if result.news is None:
                 result.news = Flag(day, q.event_outcome, confidence, "news-match", item)

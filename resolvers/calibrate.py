@@ -10,16 +10,22 @@ decide how closely to read its evidence (RESOLVING.md, "How sure").
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
+from resolvers.evidence import combine, independent_sources
+
 TABLE = "confidence_calibration.json"
-# Calibrated values stay inside (FLOOR, CEILING): the fit saw a few hundred suggestions, not
+# Calibrated values stay inside (FLOOR, CEILING): the fit saw a hundred suggestions, not
 # enough to promise certainty either way.
 FLOOR, CEILING = 0.02, 0.97
+# However many items one source sends, alone it does not reach the top: that takes news
+# from more than one independent source.
+SINGLE_SOURCE_CEILING = 0.9
 
 
 @cache
@@ -39,3 +45,12 @@ def calibrated(raw: float) -> float:
         return round(raw, 3)
     value = float(np.interp(raw, table["x"], table["y"]))
     return round(min(CEILING, max(FLOOR, value)), 3)
+
+
+def suggestion_confidence(evidence: Sequence[dict[str, Any]]) -> float:
+    """A news suggestion's confidence: its evidence combined (resolvers.evidence.combine),
+    calibrated, and held below SINGLE_SOURCE_CEILING while it all comes from one source."""
+    value = calibrated(combine(evidence))
+    if independent_sources(evidence) < 2:
+        value = min(value, SINGLE_SOURCE_CEILING)
+    return value

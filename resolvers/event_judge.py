@@ -112,7 +112,10 @@ def read_item(
 def _actor_present(event: Event, stems: Sequence[str], mentions: Sequence[Mention]) -> bool:
     """Whether every actor and named party of the question appears in the item."""
     named = {m.actor for m in mentions}
-    if any(actor not in named for actor in event.actors):
+    if event.any_actor:
+        if event.actors and not any(actor in named for actor in event.actors):
+            return False
+    elif any(actor not in named for actor in event.actors):
         return False
     have = set(stems)
     return all(set(party.stems) & have for party in event.parties)

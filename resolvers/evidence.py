@@ -126,6 +126,11 @@ def combine(evidence: Sequence[dict[str, Any]]) -> float:
     return round(min(MAX_CONFIDENCE, 1.0 - remaining), 3)
 
 
+def independent_sources(evidence: Sequence[dict[str, Any]]) -> int:
+    """How many sources the evidence comes from."""
+    return len({str(e.get("source")) for e in evidence})
+
+
 def keep_strongest(
     evidence: Sequence[dict[str, Any]], limit: int = MAX_EVIDENCE
 ) -> list[dict[str, Any]]:

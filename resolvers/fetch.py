@@ -583,4 +583,3 @@ def post_bytes(
             return await fetcher.post(url, content, headers)
 
     return asyncio.run(send())
-

@@ -30,6 +30,8 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, Protocol
 
+from lemminflect import getAllLemmas
+
 from forecasts.derived_query import derive_query
 from forecasts.errors import InvalidInput
 from forecasts.event import (
@@ -308,7 +310,9 @@ def _without_act(node: Node, vocabulary: frozenset[str]) -> Node | None:
     if isinstance(node, Term):
         return None if set(node.stems) <= vocabulary else node
     if isinstance(node, Or):
-        return None if all(_without_act(c, vocabulary) is None for c in node.children) else node
+        # A group of the act's words, a stray one aside ("final approval" among "adopt").
+        acts = sum(_without_act(c, vocabulary) is None for c in node.children)
+        return None if acts * 2 > len(node.children) else node
     if isinstance(node, Not):
         return node
     kept = [c for c in node.children if _without_act(c, vocabulary) is not None]
@@ -531,6 +535,25 @@ def _ignored_cues(question: QuestionSpec, item: AnalysedItem) -> frozenset[str]:
     return frozenset(ignore)
 
 
+def _query_words_another_act(question: QuestionSpec) -> bool:
+    """Whether the query has its own words for the act, other than the title's verb: then
+    the query, not that verb, says what the act is ("set up, arm or fund" asked as "form OR
+    create OR establish")."""
+    event = question.event
+    if event is None:
+        return False
+    verb = set(event.frame.asserts)
+    for group in question.groups:
+        terms = [group] if isinstance(group, Term) else list(getattr(group, "children", ()))
+        words = [t for t in terms if isinstance(t, Term) and len(t.stems) == 1]
+        if not words or any(t.text[:1].isupper() for t in words):
+            continue
+        verbs = [t for t in words if "VERB" in getAllLemmas(t.text.lower())]
+        if len(verbs) * 2 > len(words) and not any((t.stems[0],) in verb for t in words):
+            return True
+    return False
+
+
 def _act_words(question: QuestionSpec) -> frozenset[str]:
     event = question.event
     return _frame_vocabulary(event) if event is not None else frozenset()
@@ -551,6 +574,19 @@ def _name_terms(question: QuestionSpec) -> frozenset[Term]:
     )
 
 
+def _excluded_in(
+    question: QuestionSpec, item: AnalysedItem, region: tuple[range, ...] | None
+) -> Any:
+    """The criteria's exclusion named anywhere in the item's deciding region: for news in
+    other words than the query's, the summary's sentence counts too ("the emergency use
+    authorization" beside "FDA authorizes")."""
+    event = question.event
+    if event is None or not event.exclusions or region is None:
+        return None
+    words = [item.stems[j] for r in region for j in r]
+    return excluded_by(event, words, question.query.stems())
+
+
 def _acts_on_another(question: QuestionSpec, item: AnalysedItem, reading: Reading | None) -> bool:
     """Whether the title's act is done to another named thing than the question's: "Syrian
     army recaptures Maarat al-Numan" for a question about Idlib city."""
@@ -565,8 +601,15 @@ def _acts_on_another(question: QuestionSpec, item: AnalysedItem, reading: Readin
     raws = item.text.raws
     end = reading.start + len(reading.predicate.split())
     for j in range(end, min(end + 3, item.text.title_len)):
-        if raws[j][:1].isupper() and item.stems[j] not in _NOT_OBJECT_NAMES:
-            return True
+        if stems_at := item.stems[j]:
+            if raws[j][:1].isupper() and not any(c.isdigit() for c in raws[j]) and (
+                stems_at not in _NOT_OBJECT_NAMES
+            ):
+                # "the Pfizer-BioNTech vaccine": a name qualifying the question's own object.
+                k = j + 1
+                while k < item.text.title_len and raws[k][:1].isupper():
+                    k += 1
+                return not (k < item.text.title_len and item.stems[k] in event.objects)
     return False
 
 
@@ -634,6 +677,8 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
         found = tuple(dict.fromkeys(t.text for t in topic.positive_terms() if anywhere(t)))
         if reading is not None and reading.kind == FINAL:
             return _contrary(question, reading, found)
+        if reading is not None and reading.kind == OPPOSED:
+            return _not_evidence(question, "against", reading)
         event = question.event
         if (
             reading is not None
@@ -644,6 +689,7 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
             and topic.evaluate(lambda t: item.has(t, states, FIRM, False, region), anywhere)
             and not item.denied_in_title(topic, states)
             and _excluded(question, item, reading) is None
+            and _excluded_in(question, item, region) is None
         ):
             score = PARAPHRASE_SCORE
             return Verdict(
@@ -673,7 +719,7 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
         # The act must stand outside every cue; who and what need only be there (not
         # denied); a name the act is done to must not be a look back ("her first title
         # since the 2017 Australian Open").
-        state = FIRM if set(term.stems) <= act else HEDGED
+        state = FIRM if not act or set(term.stems) <= act else HEDGED
         if term in names and not item.has(term, states, state, False, title_region):
             return item.has_current(term, states, state, region)
         return item.has(term, states, state, False, region)
@@ -684,12 +730,28 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
             # The query's words are there, but the act is its opposite, only expected, or
             # another actor's.
             return _not_evidence(question, _READING_KIND[reading.kind], reading)
+        event = question.event
+        if (
+            reading is not None
+            and reading.kind == NO_ACTOR
+            and event
+            and {m.actor.kind for m in item.mentions} & event.actor_kinds
+        ):
+            # The act, but not by the question's actor: the query's generic words ("central
+            # bank") matched someone else's.
+            return _not_evidence(question, "no-actor", reading)
         if _excluded(question, item, reading) is not None:
             return _not_evidence(question, "excluded", reading)
         if _acts_on_another(question, item, reading):
             return _not_evidence(question, "other-object", reading)
         event = question.event
-        if reading is not None and reading.kind == ABSENT and event and event.frame.generic:
+        if (
+            reading is not None
+            and reading.kind == ABSENT
+            and event
+            and event.frame.generic
+            and not _query_words_another_act(question)
+        ):
             # The query's words, but not the title's act ("blows up tunnels at its nuclear
             # test site" for "conduct a nuclear test").
             return _not_evidence(question, "no-event", reading)
@@ -759,7 +821,10 @@ def _judge_soft(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
             return _not_evidence(question, "other-object", reading)
         if reading.kind == NO_ACTOR:
             return _not_evidence(question, "no-actor", reading)
-        if _excluded(question, item, reading) is not None:
+        paraphrase = not set(scan(reading.predicate).stems) <= question.query.stems()
+        if _excluded(question, item, reading) is not None or (
+            paraphrase and _excluded_in(question, item, item.region(reading)) is not None
+        ):
             return _not_evidence(question, "excluded", reading)
         title = reading.in_title
     elif share < SOFT_MIN_SHARE:

@@ -20,8 +20,8 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from forecasts.tables import links_t, questions_t, suggestions_t
-from resolvers.calibrate import calibrated
-from resolvers.evidence import combine, keep_strongest, rationale
+from resolvers.calibrate import suggestion_confidence
+from resolvers.evidence import keep_strongest, rationale
 from resolvers.items import chunks
 from resolvers.match import Hit
 
@@ -258,7 +258,7 @@ def record_hits(conn: Connection, hits: Sequence[Hit], *, now: datetime) -> int:
             .where(suggestions_t.c.id == row.id)
             .values(
                 evidence=evidence,
-                confidence=calibrated(combine(evidence)),
+                confidence=suggestion_confidence(evidence),
                 rationale=rationale(evidence),
                 updated_at=now,
             )

@@ -265,6 +265,16 @@ def digest(
     )
 
 
+@app.command()
+def notify() -> None:
+    """Send the webhook deliveries now: new suggestions, deadlines and resolutions since the
+    last run (what the scheduler's job does every FORECASTS_NOTIFY_EVERY_SECONDS)."""
+    from service.webhooks import dispatch
+
+    queued, delivered = dispatch(open_database(), get_settings())
+    console.print(f"Webhooks: {queued} deliveries queued, {delivered} delivered.")
+
+
 def _register_optional_commands() -> None:
     # Commands owned by other parts of the service register themselves here.
     from service import cli_news, cli_scores

@@ -81,6 +81,7 @@ def _friendlier(error: dict[str, Any]) -> dict[str, Any]:
     value = error.get("input")
     kind = error.get("type")
     if field == "probability" and kind in PROBABILITY_BOUNDS and _is_number(value):
+        assert isinstance(value, int | float)
         message = "probabilities are between 0 and 1"
         if 1 < value <= 100:
             message += f": did you mean {value / 100:g}?"

@@ -17,7 +17,7 @@ import hmac
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -54,6 +54,8 @@ DEADLINE_RESOLVER = "deadline"
 RESOLUTION_ACTIONS = ("question.resolve", "question.annul")
 # Rows read per dispatch and table: a backlog drains over a few runs.
 BATCH = 500
+# How long a sender may hold a delivery; longer means it died, and the delivery goes again.
+CLAIM_LEASE = timedelta(minutes=10)
 RETRYABLE_STARTS = ("timed out", "cannot connect", "request failed")
 
 
@@ -388,7 +390,17 @@ def _deliver(db: Database, settings: Settings, delivery: Any, secret: str, url: 
 
 def send_pending(db: Database, settings: Settings) -> int:
     """Send every queued delivery (each claimed first, so two senders never both send one);
-    returns how many were delivered."""
+    returns how many were delivered. A delivery whose sender died mid-send (claimed longer
+    than CLAIM_LEASE ago) is queued again first."""
+    with db.write() as conn:
+        conn.execute(
+            update(webhook_deliveries_t)
+            .where(
+                webhook_deliveries_t.c.state == "sending",
+                webhook_deliveries_t.c.claimed_at < utcnow() - CLAIM_LEASE,
+            )
+            .values(state="pending")
+        )
     with db.read() as conn:
         queued = conn.execute(
             select(webhook_deliveries_t, webhooks_t.c.url, webhooks_t.c.secret)
@@ -406,7 +418,7 @@ def send_pending(db: Database, settings: Settings) -> int:
                     webhook_deliveries_t.c.id == delivery.id,
                     webhook_deliveries_t.c.state == "pending",
                 )
-                .values(state="sending")
+                .values(state="sending", claimed_at=utcnow())
             )
             if claimed.rowcount != 1:
                 continue

@@ -105,3 +105,10 @@ def test_decisive_item_exists(archive, claim):
         if seed_key in item["bears_on"] and item["expected"] == "yes"
     ]
     assert decisive, f"no item with expected 'yes' for {seed_key}"
+
+
+def test_the_seed_articles_record_links_the_article() -> None:
+    from service.seeding import seed_records
+
+    urls = {record["source"]["url"] for record in seed_records()}
+    assert urls == {"https://www.al-monitor.com/originals/2015/11/iran-russia-syria.html"}

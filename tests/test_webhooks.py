@@ -151,3 +151,39 @@ def test_gives_up_after_the_attempts_on_5xx(
     log = client.get(f"/api/webhooks/{hook}/deliveries", headers=ADMIN).json()
     assert [i["attempt"] for i in log["items"]] == [3, 2, 1]
     assert all(i["status_code"] == 503 for i in log["items"])
+
+
+def test_a_delivery_whose_sender_died_goes_again(
+    client: TestClient,
+    db: Database,
+    settings: Settings,
+    httpserver: HTTPServer,
+    freezer: Any,
+) -> None:
+    """A sender killed between claiming a delivery and sending it leaves it 'sending'; once
+    the claim's lease has passed, the next dispatch sends it (at least once, same id)."""
+    from sqlalchemy import update
+
+    from forecasts.tables import webhook_deliveries_t
+    from service.webhooks import CLAIM_LEASE, enqueue
+
+    freezer.move_to("2026-11-30T12:00:00Z")
+    seen: list[dict[str, Any]] = []
+
+    def receive(request: Request) -> Response:
+        seen.append(json.loads(request.get_data()))
+        return Response("ok", status=200)
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(receive)
+    _hook(client, httpserver.url_for("/hook"), ["question.resolved"])
+    question = _question(client)
+    client.post(f"/api/questions/{question}/resolve", json={"outcome": "no"}, headers=ADMIN)
+    assert enqueue(db, public_url=settings.public_url) == 1
+    from forecasts.models import utcnow
+
+    with db.write() as conn:  # what a sender killed mid-send leaves behind
+        conn.execute(update(webhook_deliveries_t).values(state="sending", claimed_at=utcnow()))
+    assert dispatch(db, settings) == (0, 0), "within the lease the claim still stands"
+    freezer.tick(CLAIM_LEASE.total_seconds() + 1)
+    assert dispatch(db, settings) == (0, 1)
+    assert [body["event"] for body in seen] == ["question.resolved"]

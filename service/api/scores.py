@@ -103,8 +103,7 @@ def _csv(filename: str, columns: Sequence[str], rows: Iterable[BaseModel]) -> Re
     # Ints go to the csv module as they are (str() of an int is what csv_cell would give, and
     # a full listing holds a great many); floats are rounded by csv_cell.
     writer.writerows(
-        [value if type(value) is int else csv_cell(value) for value in values(row)]
-        for row in rows
+        [value if type(value) is int else csv_cell(value) for value in values(row)] for row in rows
     )
     return Response(
         content=buffer.getvalue(),

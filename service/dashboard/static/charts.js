@@ -88,13 +88,15 @@
     };
     var layout = {
       font: FONT,
-      margin: {l: 56, r: 16, t: 12, b: 84},
+      margin: {l: 56, r: 16, t: 12, b: 56},
       height: 490,
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
       hovermode: "closest",
       bargap: 0,
-      legend: {orientation: "h", x: 0, y: -0.15, yanchor: "top", font: {size: 12}},
+      // Above the plot: below it, a legend that wraps on a narrow screen ran into the x axis
+      // title (Plotly does not keep the two apart); up here the margin grows to fit it.
+      legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: {size: 12}},
       // One x axis under the count columns, shared with the diagram above them.
       xaxis: {
         anchor: "y2", range: [0, 1], tickformat: ".0%", dtick: 0.1, gridcolor: GRID,
