@@ -320,7 +320,11 @@ def test_no_evidence_for_closed_questions(db: Database):
     with db.read() as conn:
         index = MatchIndex(load_open_questions(conn))
     with db.write() as conn:
-        conn.execute(update(questions_t).where(questions_t.c.id == qid).values(status="resolved"))
+        conn.execute(
+            update(questions_t)
+            .where(questions_t.c.id == qid)
+            .values(status="resolved", outcome="yes", resolved_on=date(2018, 1, 1))
+        )
     with db.write() as conn:
         created = record_hits(conn, hits_for(index, [item("Russia withdraws from Syria")]), now=NOW)
     assert created == 0 and _pending(db) == []
