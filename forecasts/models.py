@@ -40,6 +40,9 @@ class Question(SQLModel, table=True):
     # '|tag1|tag2|': lets a tag filter be one LIKE on SQLite and PostgreSQL alike.
     tag_index: str = Field(default="", index=True)
     news_query: str = Field(default="")
+    # True when the service derived news_query from the title (matched softly, see
+    # resolvers.match); set by forecasts.questions, which owns the query rule.
+    news_query_derived: bool = Field(default=False)
     # True until a poll cycle has matched the news already stored against this question
     # (set on creation and whenever its query or window changes).
     match_pending: bool = Field(default=False, index=True)

@@ -85,7 +85,9 @@ def _source_columns(source: SourceDocument | None) -> dict[str, Any]:
 # The fields a question's audit rows show (the derived tag index and matching flag are the
 # service's bookkeeping, not the record).
 AUDITED_FIELDS = tuple(
-    c.name for c in questions.columns if c.name not in ("tag_index", "match_pending")
+    c.name
+    for c in questions.columns
+    if c.name not in ("tag_index", "match_pending", "news_query_derived")
 )
 RESOLUTION_FIELDS = (
     "status",
@@ -168,6 +170,11 @@ def news_query_for(given: str | None, title: str) -> str:
     return derive_query(title)
 
 
+def is_derived(given: str | None) -> bool:
+    """Whether the question's query is the service's (derived from its title)."""
+    return not given
+
+
 def create_question(
     conn: Connection,
     spec: QuestionCreate,
@@ -205,6 +212,7 @@ def create_question(
         tags=tags,
         tag_index=tag_index(tags),
         news_query=news_query,
+        news_query_derived=is_derived(spec.news_query),
         match_pending=True,
         default_outcome=spec.default_outcome,
         status="open",
@@ -330,6 +338,7 @@ def update_question(
         values["tag_index"] = tag_index(tags)
     if news_query is not None:
         values["news_query"] = news_query
+        values["news_query_derived"] = is_derived(patch.news_query)
     if news_query is not None or {"opened_on", "resolve_by"} & given:
         # Stored news may now match: the next cycle matches it against this question.
         values["match_pending"] = True

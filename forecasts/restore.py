@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from forecasts.derived_query import derive_query
 from forecasts.errors import Conflict, InvalidInput
 from forecasts.identity import forecaster_key
 from forecasts.questions import INSERT_QUESTION, bump_revision, tag_index, unique_tags
@@ -67,6 +68,10 @@ def restore_question(
     tags = unique_tags(values.get("tags") or [])
     values["tags"] = tags
     values["tag_index"] = tag_index(tags)
+    if "news_query_derived" not in values:
+        # An export from before the flag: derived when it is what the title derives.
+        query = " ".join(str(values.get("news_query") or "").split())
+        values["news_query_derived"] = query == derive_query(str(values["title"]))
     if keep_id:
         taken = conn.execute(
             select(questions.c.id, questions.c.title, questions.c.created_at).where(

@@ -234,9 +234,7 @@ def _record_source(store: Store, spec: SourceSpec, outcome: FetchOutcome, now: d
             row.items_seen == 0 and not str(row.last_status or "").startswith(_POLLED_OK)
         )
         new_ids = (
-            store_items(conn, owner, outcome.items, first_poll=first_poll)
-            if outcome.items
-            else []
+            store_items(conn, owner, outcome.items, first_poll=first_poll) if outcome.items else []
         )
         if row is None:
             return len(new_ids)

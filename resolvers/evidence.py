@@ -139,9 +139,9 @@ def keep_strongest(
     if len(ordered) <= limit:
         return ordered
     earliest = ordered[0]
-    strongest = sorted(
-        ordered[1:], key=lambda e: (-float(e.get("score", 0.0)), evidence_order(e))
-    )[: limit - 1]
+    strongest = sorted(ordered[1:], key=lambda e: (-float(e.get("score", 0.0)), evidence_order(e)))[
+        : limit - 1
+    ]
     return sorted([earliest, *strongest], key=evidence_order)
 
 

@@ -329,14 +329,18 @@ def question_spec(
     default_outcome: str,
     title: str,
     criteria: str = "",
+    derived: bool | None = None,
 ) -> QuestionSpec | None:
     """A spec from stored fields; None when neither the query nor the title gives a usable one.
-    A query equal to the one derived from the title is matched softly (QuestionSpec.derived)."""
-    derived_text = derive_query(title) if title else ""
+    A derived query is matched softly (QuestionSpec.derived): `derived` as stored, or, when
+    not given, whether the query equals the one derived from the title now."""
     try:
         query = parse_query(news_query)
-        derived = bool(derived_text) and " ".join(news_query.split()) == derived_text
+        if derived is None:
+            derived_text = derive_query(title) if title else ""
+            derived = bool(derived_text) and " ".join(news_query.split()) == derived_text
     except InvalidInput:
+        derived_text = derive_query(title) if title else ""
         # Only a stored query that cannot be used falls back to one derived from the title.
         try:
             query = parse_query(derived_text)
@@ -602,8 +606,10 @@ def _acts_on_another(question: QuestionSpec, item: AnalysedItem, reading: Readin
     end = reading.start + len(reading.predicate.split())
     for j in range(end, min(end + 3, item.text.title_len)):
         if stems_at := item.stems[j]:
-            if raws[j][:1].isupper() and not any(c.isdigit() for c in raws[j]) and (
-                stems_at not in _NOT_OBJECT_NAMES
+            if (
+                raws[j][:1].isupper()
+                and not any(c.isdigit() for c in raws[j])
+                and (stems_at not in _NOT_OBJECT_NAMES)
             ):
                 # "the Pfizer-BioNTech vaccine": a name qualifying the question's own object.
                 k = j + 1

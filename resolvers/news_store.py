@@ -34,6 +34,7 @@ def load_open_questions(conn: Connection, *, match_pending: bool = False) -> lis
             questions_t.c.default_outcome,
             questions_t.c.title,
             questions_t.c.resolution_criteria,
+            questions_t.c.news_query_derived,
         ).where(*where)
     )
     specs = []
@@ -46,6 +47,9 @@ def load_open_questions(conn: Connection, *, match_pending: bool = False) -> lis
             r.default_outcome,
             r.title,
             r.resolution_criteria or "",
+            # Stored when the query was set: deriving it again for every question on every
+            # cycle cost more than the matching itself at 10k questions.
+            derived=bool(r.news_query_derived),
         )
         if spec is not None:
             specs.append(spec)
