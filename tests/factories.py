@@ -9,8 +9,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import insert
+
 from forecasts import questions as domain
+from forecasts.models import utcnow
 from forecasts.schemas import ForecastIn, QuestionCreate, ResolveIn
+from forecasts.tables import sources_t
 from service.db import Database
 
 QUESTION_DEFAULTS: dict[str, Any] = {
@@ -63,6 +67,32 @@ def store_resolution(
         domain.resolve_question(conn, question_id, spec, today=today, actor=actor)
 
 
+def store_source(db: Database, name: str, kind: str, url: str, every: int = 60) -> int:
+    """A source row as configuration would leave it (enabled, never polled); returns its id.
+    Written straight to the table: tests use it for loopback and folder URLs that the API's
+    checks are not the subject of."""
+    now = utcnow()
+    with db.write() as conn:
+        return int(
+            conn.execute(
+                insert(sources_t)
+                .values(
+                    name=name,
+                    kind=kind,
+                    url=url,
+                    poll_every_minutes=every,
+                    enabled=True,
+                    options={},
+                    items_seen=0,
+                    consecutive_failures=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(sources_t.c.id)
+            ).scalar_one()
+        )
+
+
 def post_question(client: Any, headers: dict[str, str] | None = None, **fields: Any) -> int:
     """Create a question through the API (a TestClient or an httpx.Client); returns its id."""
     body = {**QUESTION_DEFAULTS, **fields}
@@ -78,4 +108,5 @@ __all__ = [
     "store_forecast",
     "store_question",
     "store_resolution",
+    "store_source",
 ]

@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pytest_httpserver import HTTPServer
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from forecasts.models import utcnow
 from forecasts.tables import links_t, news_t, sources_t, suggestions_t
 from resolvers.calibrate import calibrated
 from resolvers.cycle import run_cycle
@@ -28,7 +27,7 @@ from resolvers.evidence import (
 from resolvers.items import PollConfig
 from service.db import Database
 from service.settings import Settings
-from tests.factories import store_question
+from tests.factories import store_question, store_source
 
 FLOOD_ITEMS = 74_000
 NOW = datetime(2023, 4, 6, 12, 0, tzinfo=UTC)
@@ -70,15 +69,7 @@ def test_a_74000_item_feed_is_polled_within_bounds(
         resolve_by="2023-12-31",
         news_query="Finland (join OR joins) NATO",
     )
-    now = utcnow()
-    with sqlite_db.write() as conn:
-        conn.execute(
-            insert(sources_t).values(
-                name="Flood", kind="rss", url=httpserver.url_for("/flood"),
-                poll_every_minutes=60, enabled=True, options={}, items_seen=0,
-                consecutive_failures=0, created_at=now, updated_at=now,
-            )  # fmt: skip
-        )
+    store_source(sqlite_db, "Flood", "rss", httpserver.url_for("/flood"))
     config = PollConfig(
         allow_private_sources=True,
         source_deadline_seconds=120.0,
@@ -101,9 +92,7 @@ def test_a_74000_item_feed_is_polled_within_bounds(
     assert newest.replace(tzinfo=UTC) == datetime(2023, 4, 4, tzinfo=UTC) + timedelta(
         seconds=FLOOD_ITEMS - 1000
     )
-    assert source.last_status == (
-        "ok (kept the newest 1000 of 74000 items (max_items_per_fetch))"
-    )
+    assert source.last_status == ("ok (kept the newest 1000 of 74000 items (max_items_per_fetch))")
     # Every matched item is linked (so none counts twice), but the suggestion keeps 20.
     assert links == 1000
     assert len(suggestion.evidence) == MAX_EVIDENCE

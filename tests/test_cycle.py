@@ -16,16 +16,15 @@ from xml.sax.saxutils import escape
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from werkzeug import Request, Response
 
-from forecasts.models import utcnow
 from forecasts.tables import links_t, news_t, sources_t, suggestions_t
 from forecasts.tables import questions_t as questions_table
 from resolvers.cycle import match_unmatched, run_cycle
 from resolvers.items import PollConfig
 from service.db import Database
-from tests.factories import store_question, store_resolution
+from tests.factories import store_question, store_resolution, store_source
 
 # Real asyncio time: the cycle's per-source deadlines run on the event loop's clock.
 pytestmark = pytest.mark.freeze_time("2016-06-01T12:00:00Z", real_asyncio=True)
@@ -108,26 +107,7 @@ def archive_file() -> Path:
 
 
 def add_source(db: Database, name: str, kind: str, url: str, every: int = 60) -> int:
-    now = utcnow()
-    with db.write() as conn:
-        return int(
-            conn.execute(
-                insert(sources_t)
-                .values(
-                    name=name,
-                    kind=kind,
-                    url=url,
-                    poll_every_minutes=every,
-                    enabled=True,
-                    options={},
-                    items_seen=0,
-                    consecutive_failures=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(sources_t.c.id)
-            ).scalar_one()
-        )
+    return store_source(db, name, kind, url, every)
 
 
 def add_question(db: Database, query: str = WITHDRAW, **fields: Any) -> int:

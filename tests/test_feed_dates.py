@@ -15,17 +15,16 @@ from datetime import UTC, datetime
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from pytest_httpserver import HTTPServer
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from forecasts.models import utcnow
-from forecasts.tables import news_t, sources_t, suggestions_t
+from forecasts.tables import news_t, suggestions_t
 from resolvers.cycle import run_cycle
 from resolvers.fetch import Fetcher
 from resolvers.items import FetchOutcome, PollConfig
 from resolvers.sources import SourceSpec, poll_source
 from resolvers.sources.rss import parse_localised_date
 from service.db import Database
-from tests.factories import store_question
+from tests.factories import store_question, store_source
 
 CONFIG = PollConfig(
     allow_private_sources=True, source_deadline_seconds=5.0, fetch_timeout_seconds=5.0,
@@ -141,19 +140,7 @@ def test_an_unparseable_date_is_unknown_not_now(httpserver: HTTPServer) -> None:
 
 
 def add_feed(db: Database, url: str) -> int:
-    now = utcnow()
-    with db.write() as conn:
-        return int(
-            conn.execute(
-                insert(sources_t)
-                .values(
-                    name="Wire", kind="rss", url=url, poll_every_minutes=60, enabled=True,
-                    options={}, items_seen=0, consecutive_failures=0, created_at=now,
-                    updated_at=now,
-                )  # fmt: skip
-                .returning(sources_t.c.id)
-            ).scalar_one()
-        )
+    return store_source(db, "Wire", "rss", url)
 
 
 # Finland's accession to NATO took effect on 4 April 2023, when it deposited its instrument of

@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from forecasts.models import utcnow
 from forecasts.tables import news_t, sources_t
 from resolvers.cycle import run_cycle
 from resolvers.fetch import Fetcher
@@ -24,6 +23,7 @@ from resolvers.items import FetchOutcome, PollConfig
 from resolvers.sources import SourceSpec, poll_source
 from resolvers.sources.rss import parse_feed, screen
 from service.db import Database
+from tests.factories import store_source
 
 CONFIG = PollConfig(
     allow_private_sources=True, source_deadline_seconds=5.0, fetch_timeout_seconds=5.0,
@@ -143,15 +143,7 @@ def test_the_sources_status_says_the_body_was_truncated(
     sqlite_db: Database, httpserver: HTTPServer
 ) -> None:
     httpserver.expect_request("/feed").respond_with_data(TRUNCATED, content_type="application/xml")
-    now = utcnow()
-    with sqlite_db.write() as conn:
-        conn.execute(
-            insert(sources_t).values(
-                name="Wire", kind="rss", url=httpserver.url_for("/feed"), poll_every_minutes=60,
-                enabled=True, options={}, items_seen=0, consecutive_failures=0, created_at=now,
-                updated_at=now,
-            )  # fmt: skip
-        )
+    store_source(sqlite_db, "Wire", "rss", httpserver.url_for("/feed"))
     report = run_cycle(sqlite_db, CONFIG, force=True, now=NOW)
     assert report.errors == [] and report.new_items == 1
     with sqlite_db.read() as conn:
