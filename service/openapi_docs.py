@@ -62,7 +62,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     ),
     "SourceDocument.title": (
         "the document's title",
-        "Why Iran and Russia aren't as closely aligned on Syria as you might think",
+        "Al-Monitor analysis of Iran, Russia and Syria (Tehran, November 2015)",
     ),
     "SourceDocumentOut.title": ("the document's title", "An article"),
     "DraftCreate.title": ("the document's title", "An article"),

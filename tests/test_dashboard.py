@@ -445,7 +445,12 @@ def test_article_page_lists_the_seeded_claims(
     browser.goto("/article")
     assert page.locator("#claims > li").count() == len(records) == 8
     assert "Al-Monitor" in (page.locator(".eyebrow").text_content() or "")
-    assert "aligned on Syria" in page.locator("#article-title").inner_text()
+    title = page.locator("#article-title a")
+    assert "Al-Monitor analysis" in title.inner_text()
+    assert (
+        title.get_attribute("href")
+        == "https://www.al-monitor.com/originals/2015/11/iran-russia-syria.html"
+    )
     phrases = page.locator("#claims .phrase").all_inner_texts()
     assert phrases == [f"“{r['forecast']['estimate']}”" for r in records]
     claim = page.locator("#claims > li", has_text="Assad still be President")
