@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from forecasts.event import actor_called, frame_named, read_event
+from forecasts.actors import actor_called
+from forecasts.event import read_event
+from forecasts.event_frames import frame_named
 from forecasts.lexicon import synonyms
 from forecasts.text import ACRONYM, stem, words
 

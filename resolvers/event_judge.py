@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from forecasts.event import Event, Mention, Occurrence
+from forecasts.actors import Mention
+from forecasts.event import Event, Occurrence
 from resolvers.cues import FIRM, HEDGED, NEGATED
 
 # What an occurrence says about the event, strongest claim first.

@@ -32,15 +32,14 @@ from typing import Any, Protocol
 
 from lemminflect import getAllLemmas
 
+from forecasts.actors import Mention, find_actors
 from forecasts.derived_query import derive_query
 from forecasts.errors import InvalidInput
 from forecasts.event import (
     Event,
-    Mention,
     Occurrence,
     PhraseIndex,
     excluded_by,
-    find_actors,
     occurrences,
 )
 from forecasts.event import read_event as read_question_event

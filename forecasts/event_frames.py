@@ -1,0 +1,367 @@
+"""The event frames: each act a question can turn on (raise, complete, launch, recapture,
+leave office …) with its synonyms, its opposites, the steps short of it and the opposites that
+end its chance, after the event coders' verb dictionaries (see forecasts.event). The frames
+are this project's own; their synonyms are widened with WordNet's (forecasts.lexicon)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from forecasts.lexicon import antonyms, synonyms
+from forecasts.text import scan, stem
+
+Phrase = tuple[str, ...]  # lemmas, in order
+
+
+def phrase(text: str) -> Phrase:
+    """A phrase as the lemmas its words analyse to ("shot down" -> ("shoot", "down"))."""
+    return tuple(scan(text).stems)
+
+
+def phrase_set(spec: str) -> frozenset[Phrase]:
+    return frozenset(p for p in (phrase(part) for part in spec.split("|")) if p)
+
+
+# ---------------------------------------------------------------------------------------------
+# Frames
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One kind of act: the phrases that assert it, those that assert its opposite (evidence
+    against), the opposites that leave it no chance (`final`), and steps short of it."""
+
+    name: str
+    asserts: frozenset[Phrase]
+    opposes: frozenset[Phrase]
+    final: frozenset[Phrase] = frozenset()
+    stages: frozenset[Phrase] = frozenset()
+    # Seed words (lemma, part of speech) whose WordNet synonyms and antonyms were added.
+    seeds: tuple[str, ...] = ()
+    # The frame's own asserting phrases in the order the table lists them.
+    ordered: tuple[Phrase, ...] = ()
+    # Made for one question from its title's verb (and its query's words for that act),
+    # rather than taken from the table.
+    generic: bool = False
+
+
+# name, seed words for WordNet ("word/pos"), asserts, opposes, final, stages. Phrases are
+# "|"-separated and written as lemmas; every inflection matches (forecasts.text).
+_FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
+    (
+        "raise",
+        "raise/v hike/v increase/v",
+        "raise|hike|increase|boost|lift|push up|tighten|rate hike|rate rise|rate increase",
+        "cut|lower|reduce|ease|slash|hold|keep|leave unchanged|keep unchanged|pause|"
+        "hold steady|stand pat|on hold|skip|rate cut",
+        "",
+        "",
+    ),
+    (
+        "cut",
+        "cut/v lower/v reduce/v",
+        "cut|lower|reduce|ease|slash|trim|rate cut|rate reduction",
+        "raise|hike|increase|hold|keep|leave unchanged|keep unchanged|pause|hold steady|"
+        "stand pat|on hold|rate hike",
+        "",
+        "",
+    ),
+    (
+        "complete",
+        "complete/v finalize/v close/v",
+        "complete|close|finalize|finalise|conclude|seal|wrap up|consummate|completion",
+        "abandon|call off|terminate|scrap|drop|walk away|collapse|block|prohibit|reject|"
+        "sue to block|fall through|pull out|withdraw|termination|veto",
+        "abandon|call off|terminate|scrap|walk away|fall through|termination",
+        "agree|approve|clear|vote|sign|announce",
+    ),
+    (
+        "acquire",
+        "acquisition/n merger/n",
+        "acquire|buy|purchase|take over|takeover|acquisition|merge|merger",
+        "abandon|call off|terminate|scrap|drop|walk away|collapse|block|prohibit|reject|"
+        "sue to block|fall through|pull out|withdraw|termination|veto",
+        "abandon|call off|terminate|scrap|walk away|fall through|termination",
+        "agree|bid|offer|approach|talk|explore|consider",
+    ),
+    (
+        "launch",
+        "launch/v",
+        "launch|lift off|liftoff|blast off|launching",
+        "scrub|postpone|delay|abort|stand down|push back|call off|cancel|ground|slip|"
+        "hold back|withhold",
+        "cancel",
+        "roll out|static fire|rehearsal|stack|fuel|target|schedule|slate",
+    ),
+    (
+        "approve",
+        "approve/v ratify/v",
+        "approve|clear|greenlight|green light|approval|grant approval|endorse|sign off|pass|"
+        "license|ratify|adopt|authorize|authorise",
+        "reject|deny|block|veto|disapprove|vote down|turn down|refuse|decline|delay|postpone|"
+        "rejection",
+        "",
+        "recommend|review|consider|debate|hearing|vote on|advisory|apply|application|submit|"
+        "file|seek|request",
+    ),
+    (
+        "reject",
+        "reject/v veto/v",
+        "reject|veto|vote down|block|turn down|refuse|rejection",
+        "approve|pass|clear|authorize|authorise|ratify|adopt",
+        "",
+        "",
+    ),
+    (
+        "take effect",
+        "",
+        "take effect|enter into force|come into force|go into effect|come into effect|"
+        "enter force|become effective|kick in|in force|in effect|effective",
+        "delay|postpone|suspend|block|halt|pause|scrap|strike down",
+        "",
+        "sign|pass|approve|announce|adopt|publish|notify|ratify|vote",
+    ),
+    (
+        "withdraw",
+        "withdraw/v pull_out/v leave/v withdrawal/n",
+        "withdraw|pull out|quit|leave|exit|secede|withdrawal|exit",
+        "rejoin|remain|stay|reverse|reconsider|rescind|delay|postpone|extension|extend",
+        "",
+        "notify|notification|notice|give notice|formal notice|start process|begin process|"
+        "trigger|submit|letter|deposit",
+    ),
+    (
+        "leave office",
+        "resign/v step_down/v oust/v depose/v overthrow/v resignation/n",
+        "resign|step down|quit|leave office|oust|depose|topple|overthrow|remove|flee|"
+        "step aside|force out|hand over power|resignation|ouster|die|exile|leave power|"
+        "left office|give up|stand down",
+        "sworn in|re-elect|remain|survive|refuse to resign|cling|reelect|inaugurate|new term",
+        "",
+        "impeach|impeachment|no-confidence|call to resign|protest|demand",
+    ),
+    (
+        "recapture",
+        "recapture/v retake/v capture/v seize/v",
+        "recapture|retake|regain|take back|liberate|win back|capture|seize|take control|"
+        "reclaim|liberation|enter|recapture",
+        "lose|withdraw from|retreat|pull back|repel|repulse|fail to take|fall to",
+        "",
+        "advance|push|offensive|approach|encircle|close in|battle for|fight for",
+    ),
+    (
+        "capture",
+        "capture/v seize/v invade/v",
+        "capture|seize|take|conquer|take control|occupy|fall to|overrun|take over",
+        "repel|repulse|withdraw|retreat|fail to take",
+        "",
+        "advance|push|offensive|approach|encircle|close in|battle for|fight for",
+    ),
+    (
+        "win",
+        "win/v elect/v",
+        "win|victory|elect|clinch|sweep|triumph|winner|win election|crown|champion|"
+        "lift trophy|lift the trophy|claim title|take title|retain title",
+        "lose|concede|defeat|loss",
+        "",
+        "lead|poll|ahead|favourite|favorite|projected",
+    ),
+    (
+        "sign",
+        "sign/v",
+        "sign|ink|signing|seal",
+        "refuse to sign|reject|pull out|walk away|postpone|delay",
+        "",
+        "initial|draft|negotiate|finalise|finalize|approve draft",
+    ),
+    (
+        "agree",
+        "agreement/n treaty/n",
+        "agree|agreement|deal|accord|pact|treaty|memorandum|joint statement|strike deal|"
+        "reach deal|seal deal",
+        "collapse|break down|reject|walk out|walk away|stall|fail",
+        "",
+        "talk|negotiate|propose|proposal|draft|discuss|meet",
+    ),
+    (
+        "shoot down",
+        "shoot_down/v down/v",
+        "shoot down|down|bring down|downing|shootdown",
+        "",
+        "",
+        "",
+    ),
+    (
+        "ban",
+        "ban/v",
+        "ban|prohibit|outlaw|bar",
+        "lift ban|allow|permit|legalise|legalize|overturn|strike down",
+        "",
+        "propose|consider|debate|bill",
+    ),
+    (
+        "lift",
+        "lift/v",
+        "lift|repeal|revoke|rescind|remove|scrap|ease",
+        "extend|renew|impose|tighten|expand|keep|maintain",
+        "",
+        "propose|consider|debate|signal",
+    ),
+    (
+        "impose",
+        "impose/v",
+        "impose|levy|introduce|slap",
+        "lift|remove|delay|suspend|exempt|pause|postpone|scrap|drop|exemption",
+        "",
+        "threaten|propose|consider|announce plan|warn",
+    ),
+    (
+        "join",
+        "join/v",
+        "join|accede|become member|admit|accession|membership",
+        "reject|veto|block|leave|withdraw",
+        "",
+        "apply|application|invite|invitation|candidate|talk",
+    ),
+    (
+        "default",
+        "default/v",
+        "default|miss payment|fail to pay",
+        "pay|make payment|avert default|repay",
+        "",
+        "",
+    ),
+    (
+        "give up",
+        "relinquish/v cede/v surrender/v dismantle/v",
+        "give up|relinquish|cede|surrender|dismantle|hand over|renounce|destroy|handover",
+        "expand|build|keep|retain|enlarge|extend|increase|boost|develop|acquire|upgrade",
+        "",
+        "agree|offer|propose|pledge|talk",
+    ),
+    (
+        "criticise",
+        "criticize/v condemn/v",
+        "criticise|criticize|clash|rebuke|condemn|accuse|reject|denounce|slam|blame|criticism",
+        "praise|welcome|back|support|endorse",
+        "",
+        "",
+    ),
+    (
+        "convict",
+        "",
+        "convict|conviction|find guilty|found guilty|guilty verdict|plead guilty",
+        "acquit|acquittal|not guilty|mistrial|overturn|throw out",
+        "",
+        "charge|trial|indict|indictment|arrest|plead not guilty|jury selection",
+    ),
+    (
+        "release",
+        "release/v",
+        "release|free|set free|pardon|walk out|walk free|leave prison|leave jail",
+        "sentence|convict|detain|extend detention",
+        "",
+        "",
+    ),
+    (
+        "commit",
+        "",
+        "pledge|vow|commit|commitment|promise|set target|target|goal|aim|announce target|"
+        "unveil target|set goal",
+        "abandon|drop|scrap|withdraw|reverse|water down|weaken",
+        "",
+        "consider|discuss|propose|debate|draft|urge|call for",
+    ),
+    (
+        "invade",
+        "invade/v attack/v",
+        "invade|attack|strike|bomb|shell|launch offensive|cross into|incursion|invasion",
+        "withdraw|ceasefire",
+        "",
+        "",
+    ),
+]
+
+# Words that stand for no act of their own: "announce an agreement", "make a deal",
+# "become president". The event is then the next frame word after them, if any.
+LIGHT_VERBS = frozenset(
+    stem(w)
+    for w in (
+        "announce", "make", "reach", "become", "have", "get", "be", "see", "hold", "set",
+        "put", "give", "take", "formally", "officially", "publicly", "still", "ever", "again",
+        "finally", "successfully", "actually",
+    )
+)  # fmt: skip
+# Phrases a frame word takes in titles that are not that act ("take effect" aside, "take"
+# alone is too common to be a predicate; "hold" the light verb).
+NOT_PREDICATES = frozenset(
+    {("take",), ("hold",), ("keep",), ("enter",), ("free",), ("down",), ("end",), ("lead",)}
+)
+
+
+# WordNet lemmas of a seed's sense that news uses for another act of its own frame list
+# ("raise a siege" is lift's sense 20, but "raise" is the raise frame's word).
+_WORDNET_SKIP: dict[str, frozenset[Phrase]] = {
+    "lift": frozenset({("raise",), ("reverse",), ("annul",)}),
+    "withdraw": frozenset({("retreat",), ("pull", "back")}),
+    "leave office": frozenset({("renounce",), ("give", "up")}),
+    "capture": frozenset({("occupy",)}),
+}
+
+
+def _expand(seeds: str) -> tuple[frozenset[Phrase], frozenset[Phrase]]:
+    same: set[Phrase] = set()
+    other: set[Phrase] = set()
+    for seed in seeds.split():
+        word, _, pos = seed.partition("/")
+        word = word.replace("_", " ")
+        same.update(phrase(w) for w in synonyms(word, pos or None))
+        other.update(phrase(w) for w in antonyms(word, pos or None))
+    return frozenset(p for p in same if p), frozenset(p for p in other if p)
+
+
+@cache
+def frames() -> tuple[Frame, ...]:
+    """The frame table, with WordNet's synonyms and antonyms of each frame's seed words."""
+    out = []
+    own = {name: phrase_set(asserts) for name, _, asserts, *_ in _FRAME_SPECS}
+    for name, seeds, asserts, opposes, final, stages in _FRAME_SPECS:
+        wn_same, wn_other = _expand(seeds)
+        # A WordNet synonym that is another frame's own word stays that frame's ("quit"
+        # and "leave office" share a synset; "leave office" is the leave-office frame's).
+        others = frozenset().union(*(v for k, v in own.items() if k != name))
+        wn_same -= _WORDNET_SKIP.get(name, frozenset()) | others
+        own_asserts = phrase_set(asserts)
+        own_opposes = phrase_set(opposes) if opposes else frozenset()
+        out.append(
+            Frame(
+                name=name,
+                asserts=own_asserts | (wn_same - own_opposes),
+                opposes=own_opposes | (wn_other - own_asserts),
+                final=phrase_set(final) if final else frozenset(),
+                stages=phrase_set(stages) if stages else frozenset(),
+                seeds=tuple(seeds.split()),
+                ordered=tuple(dict.fromkeys(phrase(p) for p in asserts.split("|"))),
+            )
+        )
+    return tuple(out)
+
+
+def frame_named(name: str) -> Frame:
+    for frame in frames():
+        if frame.name == name:
+            return frame
+    raise KeyError(name)
+
+
+@cache
+def assert_index() -> dict[str, list[tuple[Phrase, Frame]]]:
+    """First lemma of each asserting phrase -> (phrase, frame), longest phrases first."""
+    index: dict[str, list[tuple[Phrase, Frame]]] = {}
+    for frame in frames():
+        for p in frame.asserts:
+            index.setdefault(p[0], []).append((p, frame))
+    for entries in index.values():
+        entries.sort(key=lambda e: -len(e[0]))
+    return index
