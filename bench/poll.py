@@ -42,9 +42,10 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from forecasts.models import utcnow  # noqa: E402
 from forecasts.tables import news_t, questions_t, sources_t, suggestions_t  # noqa: E402
+from resolvers.analysis import AnalysedItem  # noqa: E402
 from resolvers.cycle import run_cycle  # noqa: E402
 from resolvers.items import PollConfig  # noqa: E402
-from resolvers.match import AnalysedItem, MatchIndex  # noqa: E402
+from resolvers.match import MatchIndex  # noqa: E402
 from resolvers.news_store import item_from_row, load_open_questions  # noqa: E402
 from service.db import Database  # noqa: E402
 from service.settings import Settings  # noqa: E402

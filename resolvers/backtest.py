@@ -16,10 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
+from resolvers.analysis import MatchItem, QuestionSpec, question_spec
 from resolvers.calibrate import suggestion_confidence
 from resolvers.deadline import deadline_confidence
 from resolvers.evidence import evidence_entry, keep_strongest
-from resolvers.match import MatchIndex, MatchItem, QuestionSpec, question_spec
+from resolvers.match import MatchIndex
 
 BUNDLED_ARCHIVE_SOURCE = "offline-archive"
 

@@ -20,11 +20,12 @@ from sqlalchemy import func, or_, select, update
 
 from forecasts.models import utcnow
 from forecasts.tables import news_t, questions_t, sources_t
+from resolvers.analysis import AnalysedItem
 from resolvers.deadline import check_deadlines
 from resolvers.fetch import Fetcher, redact
 from resolvers.ingest import store_items
 from resolvers.items import FetchOutcome, PollConfig, ProgressCallback, QuestionWindow, Store
-from resolvers.match import AnalysedItem, MatchIndex, hits_for
+from resolvers.match import MatchIndex, hits_for
 from resolvers.news_store import (
     item_from_row,
     load_open_questions,

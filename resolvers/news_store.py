@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select, update
 
 from forecasts.tables import news_t, questions_t
+from resolvers.analysis import MatchItem, QuestionSpec, question_spec
 from resolvers.items import chunks
-from resolvers.match import MatchItem, QuestionSpec, question_spec
 
 
 def load_open_questions(conn: Connection, *, match_pending: bool = False) -> list[QuestionSpec]:

@@ -21,13 +21,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from forecasts.derived_query import derive_query
+from resolvers.analysis import MatchItem, question_spec
 from resolvers.backtest import BacktestResult, replay
-from resolvers.match import MatchItem, question_spec
-
-try:
-    from resolvers.evidence import combine
-except ImportError:  # the code before resolvers.evidence existed (for "before" figures)
-    from resolvers.match import combine  # type: ignore[attr-defined,no-redef]
+from resolvers.evidence import combine
 
 DEV = Path(__file__).parents[1] / "bench" / "resolution" / "dev.json"
 GRACE_DAYS = 7

@@ -80,8 +80,8 @@ def backtest(
     """Replay the archive day by day from each question's opened_on and print the first day
     each question would have been flagged. Writes nothing to the database."""
     from forecasts.tables import news_t, questions_t
+    from resolvers.analysis import MatchItem, question_spec
     from resolvers.backtest import BUNDLED_ARCHIVE_SOURCE, bundled_archive, replay, seed_questions
-    from resolvers.match import MatchItem, question_spec
     from resolvers.news_store import item_from_row
     from service.cli_database import open_database
     from service.settings import get_settings

@@ -18,20 +18,12 @@ from forecasts.event import read_event
 from forecasts.lexicon import antonyms, source_note, synonyms
 from forecasts.news_query import parse_query
 from forecasts.text import inflections, stem
+from resolvers.analysis import AnalysedItem, MatchItem, QuestionSpec, question_spec
 from resolvers.calibrate import SINGLE_SOURCE_CEILING, calibrated, suggestion_confidence
 from resolvers.cues import find_cues
 from resolvers.evidence import evidence_entry, rationale
-from resolvers.match import (
-    AnalysedItem,
-    Judge,
-    MatchIndex,
-    MatchItem,
-    QuestionSpec,
-    RuleJudge,
-    Verdict,
-    judge,
-    question_spec,
-)
+from resolvers.judging import Judge, RuleJudge, Verdict, judge
+from resolvers.match import MatchIndex
 
 
 def question(

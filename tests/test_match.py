@@ -12,16 +12,10 @@ from sqlalchemy import func, select, update
 
 from forecasts.news_query import parse_query
 from forecasts.tables import links_t, questions_t, suggestions_t
+from resolvers.analysis import AnalysedItem, MatchItem, QuestionSpec, question_spec
 from resolvers.evidence import combine
-from resolvers.match import (
-    AnalysedItem,
-    MatchIndex,
-    MatchItem,
-    QuestionSpec,
-    hits_for,
-    judge,
-    question_spec,
-)
+from resolvers.judging import judge
+from resolvers.match import MatchIndex, hits_for
 from resolvers.news_store import load_open_questions
 from resolvers.suggestion_store import record_hits
 from service.db import Database
