@@ -126,6 +126,8 @@ class Source(SQLModel, table=True):
     backoff_until: datetime | None = None
     etag: str | None = None
     last_modified: str | None = None
+    # SHA-256 (hex) of the last feed or archive body read: an identical one is not re-parsed.
+    body_sha256: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

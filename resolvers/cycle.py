@@ -1,5 +1,11 @@
-"""One poll cycle end to end: fetch the due sources concurrently, store their new items,
-match every unmatched item against the open questions, then run the deadline check.
+"""One poll cycle end to end, as a pipeline: fetch the due sources concurrently (async I/O,
+each within its own deadline), parse each body as it arrives (in resolvers.parsing's process
+pool, outside every deadline), store each source's new items in short batched transactions,
+then match every unmatched item against the open questions once, then the deadline check.
+
+No write transaction spans parsing or matching: a source's items are stored once parsed,
+matching reads in read transactions and writes each batch's suggestions in a short write
+transaction of its own, so the API's writers wait at most one batch for the write lock.
 
 Every step commits in short transactions of its own and is safe to repeat: items are stored
 once by their dedup key, an item is marked matched in the transaction that records its
@@ -20,11 +26,20 @@ from sqlalchemy import func, or_, select, update
 
 from forecasts.models import utcnow
 from forecasts.tables import news_t, questions_t, sources_t
+from resolvers import parsing
 from resolvers.analysis import AnalysedItem
 from resolvers.deadline import check_deadlines
 from resolvers.fetch import Fetcher, redact
 from resolvers.ingest import store_items
-from resolvers.items import FetchOutcome, PollConfig, ProgressCallback, QuestionWindow, Store
+from resolvers.items import (
+    FetchOutcome,
+    NewsItemIn,
+    PollConfig,
+    ProgressCallback,
+    QuestionWindow,
+    Store,
+    chunks,
+)
 from resolvers.match import MatchIndex, hits_for
 from resolvers.news_store import (
     item_from_row,
@@ -33,7 +48,7 @@ from resolvers.news_store import (
     matched_batch,
     unmatched_batch,
 )
-from resolvers.sources import SourceSpec, poll_source
+from resolvers.sources import SourceSpec, fetch_source
 from resolvers.suggestion_store import record_hits
 
 log = logging.getLogger(__name__)
@@ -42,9 +57,12 @@ log = logging.getLogger(__name__)
 PER_QUESTION_KINDS = frozenset({"gdelt", "guardian"})
 MAX_BACKOFF = timedelta(hours=24)
 MATCH_BATCH = 500
+# Items per write transaction when storing a source's items: the API's writers queue behind
+# the write lock for at most one such batch.
+STORE_BATCH = 500
 ERROR_CHARS = 1000
 STATUS_CHARS = 100  # sources.last_status
-_POLLED_OK = ("ok", "not-modified")
+_POLLED_OK = ("ok", "not-modified", "unchanged")
 
 
 @dataclass
@@ -83,15 +101,25 @@ def run_cycle(
         specs = _sources_to_poll(conn, now, force=force, source_ids=source_ids)
         windows = _windows(conn) if any(s.kind in PER_QUESTION_KINDS for s in specs) else []
     if specs:
-        outcomes = asyncio.run(_fetch_all(specs, windows, config, now, progress))
-        for spec, outcome in zip(specs, outcomes, strict=True):
-            report.new_items += _record_source(store, spec, outcome, now)
+        results = asyncio.run(_poll_all(store, specs, windows, config, now, progress))
+        for spec, (outcome, new_items) in zip(specs, results, strict=True):
+            report.new_items += new_items
             report.sources_polled += 1
             if outcome.status == "error":
                 report.errors.append({"source": spec.name, "error": outcome.error or "error"})
     if match:
         report.suggestions_created += match_and_check(store, config, now=now, progress=progress)
     return report
+
+
+def poll_one_source(
+    store: Store, config: PollConfig, source_id: int, *, now: datetime | None = None
+) -> CycleReport:
+    """Fetch, parse and store one source (unless it is disabled, deleted or backing off),
+    without matching: what a per-source job or a queue worker runs; match_and_check then
+    does one matching pass for everything stored meanwhile. Safe to run twice (the items'
+    dedup keys store each once)."""
+    return run_cycle(store, config, source_ids=[source_id], now=now, match=False)
 
 
 def match_and_check(
@@ -146,6 +174,7 @@ def _sources_to_poll(
                 options=dict(row.options or {}),
                 etag=row.etag,
                 last_modified=row.last_modified,
+                body_sha256=row.body_sha256,
             )
         )
     return specs
@@ -176,103 +205,142 @@ def _windows(conn: Any) -> list[QuestionWindow]:
     return [QuestionWindow(r.id, r.news_query, r.opened_on, r.resolve_by) for r in rows]
 
 
-async def _fetch_all(
+async def _poll_all(
+    store: Store,
     specs: list[SourceSpec],
     windows: list[QuestionWindow],
     config: PollConfig,
     now: datetime,
     progress: ProgressCallback | None,
-) -> list[FetchOutcome]:
-    """Poll every source at once, each within its own deadline; outcomes in `specs` order."""
+) -> list[tuple[FetchOutcome, int]]:
+    """Poll every source at once; each goes fetch → parse → store as soon as it can, so a
+    large feed being parsed holds back no other source. Returns each source's outcome and
+    how many of its items were new, in `specs` order."""
     total = len(specs)
     done = 0
     if progress:
         progress("fetch", 0, total)
     async with Fetcher(config) as fetcher:
 
-        async def one(spec: SourceSpec) -> FetchOutcome:
+        async def one(spec: SourceSpec) -> tuple[FetchOutcome, int]:
             nonlocal done
-            try:
-                outcome = await asyncio.wait_for(
-                    poll_source(fetcher, spec, windows, config, now=now),
-                    timeout=config.source_deadline_seconds,
-                )
-            except TimeoutError:
-                outcome = FetchOutcome(
-                    status="error",
-                    error=f"no answer within the source deadline "
-                    f"({config.source_deadline_seconds:g} s)",
-                )
-            except Exception as exc:  # noqa: BLE001 - one source must not stop the others
-                log.exception("polling %s failed", spec.name)
-                outcome = FetchOutcome(status="error", error=f"{type(exc).__name__}: {exc}")
+            outcome = await _fetch_and_parse(fetcher, spec, windows, config, now)
+            # Storing waits for the write lock on a thread, not on the event loop.
+            new_items = await asyncio.to_thread(_record_source, store, spec, outcome, now)
             done += 1
             if progress:
                 progress("fetch", done, total)
-            return outcome
+            return outcome, new_items
 
         return list(await asyncio.gather(*(one(spec) for spec in specs)))
 
 
+async def _fetch_and_parse(
+    fetcher: Fetcher,
+    spec: SourceSpec,
+    windows: list[QuestionWindow],
+    config: PollConfig,
+    now: datetime,
+) -> FetchOutcome:
+    """The source's outcome: its fetch bounded by the source deadline, its parse not (the
+    deadline is about the source answering; parsing is this machine's work, and counting
+    it made one source's large feed push others past their deadlines)."""
+    try:
+        fetched = await asyncio.wait_for(
+            fetch_source(fetcher, spec, windows, config, now=now),
+            timeout=config.source_deadline_seconds,
+        )
+        if isinstance(fetched, parsing.ParseJob):
+            return await parsing.parse(fetched)
+        return fetched
+    except TimeoutError:
+        return FetchOutcome(
+            status="error",
+            error=f"no answer within the source deadline ({config.source_deadline_seconds:g} s)",
+        )
+    except Exception as exc:  # noqa: BLE001 - one source must not stop the others
+        log.exception("polling %s failed", spec.name)
+        return FetchOutcome(status="error", error=f"{type(exc).__name__}: {exc}")
+
+
 def _record_source(store: Store, spec: SourceSpec, outcome: FetchOutcome, now: datetime) -> int:
-    """Store the source's new items and its health in one short transaction; returns how
-    many items were new."""
-    with store.write() as conn:
+    """Store the source's new items, STORE_BATCH to a transaction, and its health with the
+    last batch; returns how many items were new. A cycle killed between batches leaves the
+    source's health (and its body hash) as before, so the body is read and stored again
+    next time, and the dedup keys store nothing twice."""
+    with store.read() as conn:
         row = conn.execute(
-            select(
-                sources_t.c.id,
-                sources_t.c.poll_every_minutes,
-                sources_t.c.consecutive_failures,
-                sources_t.c.items_seen,
-                sources_t.c.last_status,
-            ).where(sources_t.c.id == spec.id)
+            select(sources_t.c.items_seen, sources_t.c.last_status).where(sources_t.c.id == spec.id)
         ).first()
-        # A source deleted while it was being fetched keeps its items, unattributed.
-        owner = spec.id if row else None
-        # Its first poll is the first that brings anything: what a feed holds then may be
-        # years old, and an undated item of it can never count (resolvers.news_store).
-        first_poll = row is None or (
-            row.items_seen == 0 and not str(row.last_status or "").startswith(_POLLED_OK)
+    # Its first poll is the first that brings anything: what a feed holds then may be
+    # years old, and an undated item of it can never count (resolvers.news_store).
+    first_poll = row is None or (
+        row.items_seen == 0 and not str(row.last_status or "").startswith(_POLLED_OK)
+    )
+    batches: list[list[NewsItemIn]] = list(chunks(outcome.items, STORE_BATCH)) or [[]]
+    new_items = 0
+    for batch in batches[:-1]:
+        with store.write() as conn:
+            new_items += len(_store(conn, spec, batch, first_poll=first_poll))
+    with store.write() as conn:
+        new_items += len(_store(conn, spec, batches[-1], first_poll=first_poll))
+        _record_health(conn, spec, outcome, now, new_items)
+    return new_items
+
+
+def _store(conn: Any, spec: SourceSpec, items: list[NewsItemIn], *, first_poll: bool) -> list[int]:
+    if not items:
+        return []
+    # A source deleted while it was being fetched keeps its items, unattributed.
+    exists = conn.execute(select(sources_t.c.id).where(sources_t.c.id == spec.id)).first()
+    return store_items(conn, spec.id if exists else None, items, first_poll=first_poll)
+
+
+def _record_health(
+    conn: Any, spec: SourceSpec, outcome: FetchOutcome, now: datetime, new_items: int
+) -> None:
+    row = conn.execute(
+        select(sources_t.c.poll_every_minutes, sources_t.c.consecutive_failures).where(
+            sources_t.c.id == spec.id
         )
-        new_ids = (
-            store_items(conn, owner, outcome.items, first_poll=first_poll) if outcome.items else []
+    ).first()
+    if row is None:
+        return
+    values: dict[str, Any] = {
+        "last_polled_at": now,
+        "items_seen": sources_t.c.items_seen + new_items,
+        "updated_at": now,
+    }
+    if outcome.status == "error":
+        failures = row.consecutive_failures + 1
+        backoff = min(
+            timedelta(minutes=row.poll_every_minutes * 2 ** min(failures, 20)), MAX_BACKOFF
         )
-        if row is None:
-            return len(new_ids)
-        values: dict[str, Any] = {
-            "last_polled_at": now,
-            "items_seen": sources_t.c.items_seen + len(new_ids),
-            "updated_at": now,
-        }
-        if outcome.status == "error":
-            failures = row.consecutive_failures + 1
-            backoff = min(
-                timedelta(minutes=row.poll_every_minutes * 2 ** min(failures, 20)), MAX_BACKOFF
-            )
-            retry_after = timedelta(seconds=outcome.retry_after_seconds or 0.0)
-            values.update(
-                last_status="error",
-                last_error=redact(outcome.error or "error")[:ERROR_CHARS],
-                consecutive_failures=failures,
-                backoff_until=now + max(retry_after, backoff),
-            )
-            # Per-question kinds keep their round-robin place in etag even after a fault.
-            if outcome.etag is not None:
-                values["etag"] = outcome.etag
-        else:
-            status = outcome.status
-            if outcome.status_note:
-                status = f"{status} ({outcome.status_note})"[:STATUS_CHARS]
-            values.update(
-                last_status=status,
-                last_error=None,
-                consecutive_failures=0,
-                backoff_until=None,
-                etag=outcome.etag,
-                last_modified=outcome.last_modified,
-            )
-        conn.execute(update(sources_t).where(sources_t.c.id == spec.id).values(**values))
-        return len(new_ids)
+        retry_after = timedelta(seconds=outcome.retry_after_seconds or 0.0)
+        values.update(
+            last_status="error",
+            last_error=redact(outcome.error or "error")[:ERROR_CHARS],
+            consecutive_failures=failures,
+            backoff_until=now + max(retry_after, backoff),
+        )
+        # Per-question kinds keep their round-robin place in etag even after a fault.
+        if outcome.etag is not None:
+            values["etag"] = outcome.etag
+    else:
+        status = outcome.status
+        if outcome.status_note:
+            status = f"{status} ({outcome.status_note})"[:STATUS_CHARS]
+        values.update(
+            last_status=status,
+            last_error=None,
+            consecutive_failures=0,
+            backoff_until=None,
+            etag=outcome.etag,
+            last_modified=outcome.last_modified,
+        )
+        if outcome.body_sha256 is not None:
+            values["body_sha256"] = outcome.body_sha256
+    conn.execute(update(sources_t).where(sources_t.c.id == spec.id).values(**values))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -78,6 +78,8 @@ class FetchOutcome:
     extra: dict[str, Any] = field(default_factory=dict)
     # What the source's status adds to "ok" (a truncated body, items cut at the limit).
     status_note: str | None = None
+    # SHA-256 of the body these items were read from (or found unchanged), to remember.
+    body_sha256: str | None = None
 
 
 ProgressCallback = Callable[[str, int, int], None]  # (what, done, total)

@@ -190,6 +190,8 @@ def test_a_rerun_raises_nothing_twice(db: Database, two_sources: dict):
     again = run_cycle(db, CONFIG, force=True)
     assert again.sources_polled == 2
     assert again.new_items == 0 and again.suggestions_created == 0
+    # Both sent the same bytes as before (the feed without an ETag): not read again.
+    assert {source_row(db, i).last_status for i in two_sources.values()} == {"unchanged"}
     [suggestion] = suggestions(db)
     assert len(suggestion.evidence) == 2
     # Even if every item were matched afresh, the evidence links keep them from recounting.

@@ -449,6 +449,26 @@ def test_conditional_get_gives_not_modified(httpserver: HTTPServer) -> None:
     assert httpserver.log[1][0].headers["If-Modified-Since"] == "Thu, 13 Aug 2026 08:38:13 GMT"
 
 
+def test_the_same_bytes_without_validators_are_unchanged(httpserver: HTTPServer) -> None:
+    body = fixture_bytes("feeds/aljazeera_all_2026-08-13.rss.xml")
+    httpserver.expect_request("/feed").respond_with_data(body, content_type="application/rss+xml")
+    url = httpserver.url_for("/feed")
+    first = poll(feed_source(url))
+    assert first.status == "ok" and first.items
+    assert first.body_sha256 == hashlib.sha256(body).hexdigest()
+    second = poll(feed_source(url, body_sha256=first.body_sha256))
+    assert second.status == "unchanged" and second.items == []
+    # Any other body is read, whatever hash the source remembers.
+    third = poll(feed_source(url, body_sha256=hashlib.sha256(b"older").hexdigest()))
+    assert third.status == "ok" and len(third.items) == len(first.items)
+
+
+def test_a_body_that_is_no_feed_leaves_no_hash_to_remember(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data("<html></html>", content_type="text/html")
+    outcome = poll(feed_source(httpserver.url_for("/feed")))
+    assert outcome.status == "error" and outcome.body_sha256 is None
+
+
 # --------------------------------------------------------------------------- GDELT
 
 

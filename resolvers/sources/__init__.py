@@ -1,9 +1,15 @@
 """One adapter per source kind; each turns fetched bytes into normalised items.
 
-`poll_source` is what a cycle calls for one source: it fetches through the cycle's
-Fetcher, hands the bytes to the kind's adapter and normalises the items. It never raises
-for a fault of the source (network, HTTP status, garbage, XML bomb, oversized body): the
-outcome says "error" and why, and the cycle records it and backs the source off.
+Polling one source is two steps, so that a cycle can bound the first and not the second:
+`fetch_source` is the I/O (bounded by the source's deadline) and gives either a final outcome
+or a `ParseJob`; `resolvers.parsing.parse` reads that job's body in a process pool.
+`poll_source` does both, for one source. Neither raises for a fault of the source (network,
+HTTP status, garbage, XML bomb, oversized body): the outcome says "error" and why, and the
+cycle records it and backs the source off.
+
+A feed or archive body byte-identical to the last one read for the source (SHA-256, kept on
+the source row) is not parsed again: the outcome is "unchanged". Feeds without validators
+send the same bytes every poll, and parsing them was most of what a quiet poll cost.
 
 Per-question kinds (gdelt, guardian) query once per open question's window. They have no
 HTTP validators, so the source's `etag` column carries their round-robin place instead
@@ -16,6 +22,7 @@ gets its turn. The cycle stores `outcome.etag` for every kind, as it does for fe
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -28,10 +35,11 @@ import httpx
 
 from forecasts.errors import InvalidInput
 from forecasts.news_query import And, Node, Not, Term, parse_query
+from resolvers import parsing
 from resolvers.fetch import Fetcher, FetchError
 from resolvers.ingest import ContentError, RawItem, normalise_items
 from resolvers.items import FetchOutcome, PollConfig, QuestionWindow
-from resolvers.sources import archive, gdelt, guardian, rss
+from resolvers.sources import archive, gdelt, guardian
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +61,7 @@ class SourceSpec:
     options: dict[str, Any]
     etag: str | None = None
     last_modified: str | None = None
+    body_sha256: str | None = None  # of the last body read (feeds and archives)
 
 
 # ---------------------------------------------------------------------------- options
@@ -187,8 +196,26 @@ async def poll_source(
     *,
     now: datetime | None = None,
 ) -> FetchOutcome:
-    """Poll one source once. Never raises for the source's faults: they come back as
-    status "error" with a short message (and retry_after_seconds from a 429/503)."""
+    """Poll one source once: fetch, then parse what came (in the parse pool). Never raises
+    for the source's faults: they come back as status "error" with a short message (and
+    retry_after_seconds from a 429/503)."""
+    fetched = await fetch_source(fetcher, source, windows, config, now=now)
+    if isinstance(fetched, parsing.ParseJob):
+        return await parsing.parse(fetched)
+    return fetched
+
+
+async def fetch_source(
+    fetcher: Fetcher,
+    source: SourceSpec,
+    windows: list[QuestionWindow],
+    config: PollConfig,
+    *,
+    now: datetime | None = None,
+) -> FetchOutcome | parsing.ParseJob:
+    """The I/O of polling one source: a final outcome (an error, not-modified, unchanged, or
+    a per-question kind's items), or the body still to parse. Never raises for the source's
+    faults."""
     now = now or datetime.now(UTC)
     try:
         # A source stored before a rule changed, or edited in the database, is reported
@@ -198,13 +225,13 @@ async def poll_source(
         return FetchOutcome(status="error", error=f"invalid source: {exc.detail}")
     try:
         if source.kind == "rss":
-            return await _poll_rss(fetcher, source, config, now)
+            return await _fetch_rss(fetcher, source, config, now)
         if source.kind == "gdelt":
             return await _poll_gdelt(fetcher, source, windows, config, now)
         if source.kind == "guardian":
             return await _poll_guardian(fetcher, source, windows, config, now)
         if source.kind == "archive":
-            return await _poll_archive(source, config, now)
+            return await _read_archive(source, config, now)
         return FetchOutcome(status="error", error=f"unknown source kind {source.kind!r}")
     except FetchError as exc:
         return FetchOutcome(
@@ -219,49 +246,46 @@ async def poll_source(
         return FetchOutcome(status="error", error=f"unexpected error: {type(exc).__name__}: {exc}")
 
 
-def status_note(counts: dict[str, int], *, truncated: bool = False) -> str | None:
-    """What the source's status adds to "ok": a truncated body, items cut at the limit."""
-    parts = []
-    if truncated:
-        parts.append("body truncated, its broken last item dropped")
-    if counts.get("cut"):
-        kept = counts.get("kept", 0)
-        parts.append(
-            f"kept the newest {kept} of {kept + counts['cut']} items (max_items_per_fetch)"
-        )
-    return "; ".join(parts) or None
+def _unchanged(
+    source: SourceSpec, digest: str, etag: str | None, last_modified: str | None
+) -> FetchOutcome | None:
+    if source.body_sha256 != digest:
+        return None
+    return FetchOutcome(
+        status="unchanged", etag=etag, last_modified=last_modified, body_sha256=digest
+    )
 
 
-async def _poll_rss(
+async def _fetch_rss(
     fetcher: Fetcher, source: SourceSpec, config: PollConfig, now: datetime
-) -> FetchOutcome:
+) -> FetchOutcome | parsing.ParseJob:
     response = await fetcher.get(source.url, etag=source.etag, last_modified=source.last_modified)
-    etag = response.headers.get("etag") or source.etag
-    last_modified = response.headers.get("last-modified") or source.last_modified
     if response.status_code == 304:
-        return FetchOutcome(status="not-modified", etag=etag, last_modified=last_modified)
-    feed = rss.parse_feed(
-        response.content,
+        return FetchOutcome(
+            status="not-modified",
+            etag=response.headers.get("etag") or source.etag,
+            last_modified=response.headers.get("last-modified") or source.last_modified,
+        )
+    etag = response.headers.get("etag")
+    last_modified = response.headers.get("last-modified")
+    digest = hashlib.sha256(response.content).hexdigest()
+    return _unchanged(source, digest, etag, last_modified) or parsing.ParseJob(
+        kind="rss",
+        body=response.content,
+        body_sha256=digest,
+        source_name=source.name,
+        now=now,
+        max_items=config.max_items_per_fetch,
         content_type=response.headers.get("content-type"),
         location=response.url,
-    )
-    items, counts = normalise_items(
-        feed.items, source_name=source.name, now=now, max_items=config.max_items_per_fetch
-    )
-    counts["kept"] = len(items)
-    extra: dict[str, Any] = {**counts, "entries": len(feed.items)}
-    if feed.notes:
-        extra["notes"] = feed.notes
-    return FetchOutcome(
-        items=items,
-        etag=response.headers.get("etag"),
-        last_modified=response.headers.get("last-modified"),
-        extra=extra,
-        status_note=status_note(counts, truncated=feed.truncated),
+        etag=etag,
+        last_modified=last_modified,
     )
 
 
-async def _poll_archive(source: SourceSpec, config: PollConfig, now: datetime) -> FetchOutcome:
+async def _read_archive(
+    source: SourceSpec, config: PollConfig, now: datetime
+) -> FetchOutcome | parsing.ParseJob:
     until = source.options.get("until")
     body = await asyncio.to_thread(
         archive.read_archive,
@@ -269,10 +293,15 @@ async def _poll_archive(source: SourceSpec, config: PollConfig, now: datetime) -
         max_bytes=config.fetch_max_bytes,
         archive_dir=config.archive_dir,
     )
-    raw, hidden = archive.parse_archive(body, until=date.fromisoformat(until) if until else None)
-    # An archive is a file the service was configured with, replayed whole: no item cap.
-    items, counts = normalise_items(raw, source_name=source.name, now=now)
-    return FetchOutcome(items=items, extra={**counts, "hidden_after_until": hidden})
+    digest = hashlib.sha256(body).hexdigest()
+    return _unchanged(source, digest, None, None) or parsing.ParseJob(
+        kind="archive",
+        body=body,
+        body_sha256=digest,
+        source_name=source.name,
+        now=now,
+        until=date.fromisoformat(until) if until else None,
+    )
 
 
 async def _poll_gdelt(
@@ -472,7 +501,9 @@ def _per_question_outcome(
     if progress.query_errors and len(progress.query_errors) == progress.queried:
         first = next(iter(progress.query_errors.values()))
         return FetchOutcome(status="error", error=first, etag=etag, extra=extra)
-    return FetchOutcome(items=items, etag=etag, extra=extra, status_note=status_note(counts))
+    return FetchOutcome(
+        items=items, etag=etag, extra=extra, status_note=parsing.status_note(counts)
+    )
 
 
 def _cursor(etag: str | None) -> int | None:
