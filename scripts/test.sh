@@ -18,6 +18,21 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q
   fi
 fi
 
+# RabbitMQ and Redis, for the task-queue tests (FORECASTS_QUEUE_URL): start each if it is
+# installed but not answering on its port. Never fatal: without a broker those tests say why.
+port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if command -v rabbitmq-server >/dev/null 2>&1 && ! port_answers 5672; then
+  rabbitmq-server -detached >/dev/null 2>&1 || echo "note: rabbitmq-server did not start"
+  # -detached returns at once; the broker takes a few seconds to listen.
+  for _ in $(seq 60); do port_answers 5672 && break; sleep 1; done
+fi
+if command -v redis-server >/dev/null 2>&1 && ! port_answers 6379; then
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log >/dev/null 2>&1 \
+    || echo "note: redis-server did not start"
+fi
+
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q -e '.[dev]'

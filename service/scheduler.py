@@ -1,4 +1,5 @@
-"""Background polling: one APScheduler job per enabled source, run by one elected process.
+"""Background polling: one APScheduler job per enabled source, run by one elected process
+(with FORECASTS_QUEUE_URL, one dispatch job that hands the due sources to the workers).
 
 Jobs live in the service's own database (table `apscheduler_jobs`), so their next run times
 survive a restart. With several processes on one database, a lock elects the one that runs
@@ -53,6 +54,10 @@ NOTIFY_JOB_FUNC = "service.scheduler:notify_job"
 NOTIFY_JOB_ID = "notify"
 DIGEST_JOB_FUNC = "service.scheduler:digest_job"
 DIGEST_JOB_ID = "digest"
+# With FORECASTS_QUEUE_URL, one job hands the due sources to the workers instead of one job
+# per source (service.queue).
+DISPATCH_JOB_FUNC = "service.scheduler:dispatch_job"
+DISPATCH_JOB_ID = "dispatch"
 # Source jobs only fetch and store; one matching pass runs this long after the first of them
 # finishes, for every source that finished meanwhile, so N sources cost one pass, not N.
 MATCH_DELAY = timedelta(seconds=5)
@@ -144,6 +149,19 @@ def match_job() -> None:
     context = _job_context()
     created = match_and_check(context.db, poll_config(context.settings), now=utcnow())
     log.info("matching pass: %s suggestions raised", created)
+
+
+def dispatch_job() -> None:
+    """Hand the due sources to the queue's workers, wait for them, then match once."""
+    from service.queue import poll_through_queue
+
+    context = _job_context()
+    scheduler = context.scheduler
+    report = poll_through_queue(
+        context.db, context.settings, match_when_idle=False, cancelled=lambda: not scheduler.running
+    )
+    if report.sources_polled or report.errors:
+        log.info("queued poll: %s", report)
 
 
 def deadline_job() -> None:
@@ -429,13 +447,16 @@ class SourceScheduler:
                     sources.c.enabled
                 )
             ).all()
-        wanted = {source_job_id(row.id) for row in rows}
+        # With a queue, the dispatch job reads the due sources itself at every tick.
+        queued = self.settings.queue_url is not None
+        wanted = set() if queued else {source_job_id(row.id) for row in rows}
         stored = {job.id: job for job in scheduler.get_jobs()}
         for job_id in stored:
             if job_id.startswith(SOURCE_JOB_PREFIX) and job_id not in wanted:
                 scheduler.remove_job(job_id)
         now = utcnow()
-        for row in rows:
+        self._ensure_dispatch_job(scheduler, stored.get(DISPATCH_JOB_ID), queued)
+        for row in rows if not queued else []:
             self._ensure_source_job(
                 scheduler,
                 stored.get(source_job_id(row.id)),
@@ -475,6 +496,22 @@ class SourceScheduler:
             )
         self._last_sync = time.monotonic()
 
+    def _ensure_dispatch_job(
+        self, scheduler: BackgroundScheduler, existing: Job | None, queued: bool
+    ) -> None:
+        interval = timedelta(seconds=self.settings.queue_dispatch_seconds)
+        if not queued:
+            if existing is not None:
+                scheduler.remove_job(DISPATCH_JOB_ID)
+        elif existing is None or getattr(existing.trigger, "interval", None) != interval:
+            scheduler.add_job(
+                DISPATCH_JOB_FUNC,
+                IntervalTrigger(seconds=interval.total_seconds(), timezone=UTC),
+                id=DISPATCH_JOB_ID,
+                name="hand due sources to the queue",
+                replace_existing=True,
+            )
+
     def _ensure_source_job(
         self,
         scheduler: BackgroundScheduler,
@@ -504,8 +541,9 @@ class SourceScheduler:
         """Bring one source's job in line with its row (added, rescheduled or removed)."""
         with self._state:
             scheduler = self._scheduler
-            if scheduler is None:
-                # A standby: the leader (another process) picks the change up on its resync.
+            if scheduler is None or self.settings.queue_url is not None:
+                # A standby: the leader (another process) picks the change up on its resync;
+                # with a queue, the dispatch job reads the sources table at every tick.
                 return
             with self.db.read() as conn:
                 row = conn.execute(

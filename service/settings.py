@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10.0
     digest_recipients: list[str] = []
     digest_hour: int = 7
+    # Fetching on a task queue (deploy/SCALING.md). Unset: the process that polls fetches
+    # itself, as one process always has. Set (amqp://user:pass@host:5672/vhost for RabbitMQ,
+    # or redis://host:6379/0): each due source becomes one task for `forecasts worker`.
+    queue_url: SecretStr | None = None
+    # The queue's name on the broker: deployments (or test runs) sharing one broker keep
+    # apart by giving each its own.
+    queue_name: str = Field(default="forecasts-poll", pattern=r"^[A-Za-z0-9_.:-]{1,200}$")
+    # How often the elected scheduler hands the due sources to the workers.
+    queue_dispatch_seconds: int = Field(default=30, ge=1, le=3600)
+    # How long a batch (the scheduler's, or POST /api/poll's) waits for its tasks before it
+    # matches what is stored and reports the rest as still queued.
+    queue_wait_seconds: float = Field(default=300.0, gt=0)
 
 
 @cache

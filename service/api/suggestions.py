@@ -10,10 +10,9 @@ from forecasts import suggestions as domain
 from forecasts.question_views import get_question
 from forecasts.questions import utc_today
 from forecasts.schemas import QuestionOut, ReviewIn, SuggestionOut, SuggestionPage, SuggestionStatus
-from resolvers.cycle import run_cycle
 from service.api.deps import MAX_ID, DbDep, Limit, Offset, SettingsDep
 from service.auth import AdminScope, ReviewScope
-from service.polling import poll_config
+from service.queue import poll_now
 from service.schemas import PollIn, PollReport
 
 router = APIRouter(tags=["suggestions"])
@@ -82,5 +81,6 @@ def poll(
 ) -> dict[str, Any]:
     """Run one whole cycle now: fetch the due sources (all enabled ones if force), store new
     items, match them, run the deadline check; answers when it is done."""
-    report = run_cycle(db, poll_config(settings), force=bool(body and body.force))
+    # With FORECASTS_QUEUE_URL the workers fetch and this waits for them (deploy/SCALING.md).
+    report = poll_now(db, settings, force=bool(body and body.force))
     return report.as_dict()
