@@ -98,7 +98,7 @@ def run_cycle(
     now = (now or utcnow()).astimezone(UTC)
     report = CycleReport()
     with store.read() as conn:
-        specs = _sources_to_poll(conn, now, force=force, source_ids=source_ids)
+        specs = sources_to_poll(conn, now, force=force, source_ids=source_ids)
         windows = _windows(conn) if any(s.kind in PER_QUESTION_KINDS for s in specs) else []
     if specs:
         results = asyncio.run(_poll_all(store, specs, windows, config, now, progress))
@@ -149,9 +149,12 @@ def match_and_check(
 # Choosing and fetching sources
 
 
-def _sources_to_poll(
+def sources_to_poll(
     conn: Any, now: datetime, *, force: bool, source_ids: list[int] | None
 ) -> list[SourceSpec]:
+    """The enabled sources a cycle fetches: the due ones not backing off, every enabled one
+    if force, or only `source_ids` (still skipping backed-off ones unless force). The one
+    owner of "due", for the in-process cycle and the queue's dispatcher alike."""
     query = select(sources_t).where(sources_t.c.enabled.is_(True)).order_by(sources_t.c.id)
     if source_ids is not None:
         if not source_ids:

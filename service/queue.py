@@ -31,7 +31,7 @@ from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from forecasts.models import utcnow
 from forecasts.tables import sources_t
-from resolvers.cycle import CycleReport, _sources_to_poll, match_and_check, run_cycle
+from resolvers.cycle import CycleReport, match_and_check, run_cycle, sources_to_poll
 from service.db import Database
 from service.polling import poll_config
 from service.settings import Settings
@@ -231,7 +231,7 @@ def poll_through_queue(
     queue = task_queue(settings)
     with db.read() as conn:
         # The cycle's own rule for which sources are due (its one owner).
-        ids = [spec.id for spec in _sources_to_poll(conn, now, force=force, source_ids=None)]
+        ids = [spec.id for spec in sources_to_poll(conn, now, force=force, source_ids=None)]
         rows = (
             conn.execute(
                 select(sources_t.c.id, sources_t.c.name, sources_t.c.items_seen).where(
