@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from forecasts.tables import forecasts_t
 
@@ -45,13 +45,17 @@ def same_identity(first: str | None, second: str | None) -> bool:
     return forecaster_key(first) == forecaster_key(second)
 
 
+# Built once: it runs for every forecast filed, and building it costs more than running it.
+FIRST_SPELLING = (
+    select(forecasts_t.c.forecaster)
+    .where(forecasts_t.c.forecaster_key == bindparam("key"))
+    .order_by(forecasts_t.c.id)
+    .limit(1)
+)
+
+
 def display_name(conn: Connection, name: str) -> str:
     """The spelling the forecaster was first recorded under, or this one (spaces tidied) for
     a new forecaster."""
-    found = conn.execute(
-        select(forecasts_t.c.forecaster)
-        .where(forecasts_t.c.forecaster_key == forecaster_key(name))
-        .order_by(forecasts_t.c.id)
-        .limit(1)
-    ).first()
+    found = conn.execute(FIRST_SPELLING, {"key": forecaster_key(name)}).first()
     return str(found.forecaster) if found is not None else " ".join(name.split())

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, exists, func, select
@@ -23,6 +24,18 @@ MAX_PAGE = 1000
 
 def _as_utc(instant: datetime) -> datetime:
     return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant
+
+
+def _forecast_out(f: Any) -> ForecastOut:
+    return ForecastOut.model_construct(
+        id=f.id,
+        forecaster=f.forecaster,
+        probability=f.probability,
+        estimate=f.estimate,
+        made_on=f.made_on,
+        rationale=f.rationale,
+        recorded_by=f.created_by,
+    )
 
 
 def _question_out(row: Any, forecast_rows: Sequence[Any]) -> QuestionOut:
@@ -68,18 +81,7 @@ def _question_out(row: Any, forecast_rows: Sequence[Any]) -> QuestionOut:
         resolution_note=row.resolution_note,
         evidence_urls=list(row.evidence_urls or []),
         resolved_by=row.resolved_by,
-        forecasts=[
-            ForecastOut.model_construct(
-                id=f.id,
-                forecaster=f.forecaster,
-                probability=f.probability,
-                estimate=f.estimate,
-                made_on=f.made_on,
-                rationale=f.rationale,
-                recorded_by=f.created_by,
-            )
-            for f in forecast_rows
-        ],
+        forecasts=[_forecast_out(f) for f in forecast_rows],
         created_by=row.created_by,
         created_at=_as_utc(row.created_at),
         updated_at=_as_utc(row.updated_at),
@@ -171,3 +173,17 @@ def data_version(conn: Connection) -> int:
 def find_by_seed_key(conn: Connection, seed_key: str) -> int | None:
     found = conn.execute(select(questions.c.id).where(questions.c.seed_key == seed_key)).first()
     return None if found is None else int(found.id)
+
+
+def stored_question_out(
+    values: dict[str, Any], forecast_rows: Sequence[dict[str, Any]]
+) -> QuestionOut:
+    """A question shaped from the values its create just wrote (forecasts.questions.
+    StoredQuestion), as get_question would read it back, without the read."""
+    row = {column.name: None for column in questions.columns} | values
+    return _question_out(SimpleNamespace(**row), [SimpleNamespace(**f) for f in forecast_rows])
+
+
+def stored_forecast_out(values: dict[str, Any]) -> ForecastOut:
+    """A forecast shaped from the row its add just wrote, as a read would shape it."""
+    return _forecast_out(SimpleNamespace(**values))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -14,6 +14,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from service.settings import Settings
+from service.writer import GroupWriter
+
+T = TypeVar("T")
 
 
 class Database:
@@ -28,6 +31,8 @@ class Database:
         # fair and cheap; letting them race makes each loser sleep in busy_timeout, which
         # is where a naive setup's ~0.8 s p99 at 16 writers comes from.
         self._write_lock: Any = threading.Lock() if self.is_sqlite else None
+        self._writer: GroupWriter | None = None
+        self._writer_lock = threading.Lock()
 
     def _create_engine(self) -> Engine:
         if not self.is_sqlite:
@@ -63,12 +68,37 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One transaction for one change: committed on success, rolled back on any error."""
-        with self._write_lock or nullcontext():
-            with self.engine.connect() as conn:
-                if self.is_sqlite:
-                    conn.info["begin_sql"] = "BEGIN IMMEDIATE"
-                with conn.begin():
-                    yield conn
+        # The lock before the connection: a writer waiting its turn holds no pooled one.
+        with self._write_lock or nullcontext(), self.engine.connect() as conn:
+            with self._write_transaction(conn):
+                yield conn
+
+    @contextmanager
+    def write_on(self, conn: Connection) -> Iterator[Connection]:
+        """A write transaction on a connection the caller holds (the group writer's)."""
+        with self._write_lock or nullcontext(), self._write_transaction(conn):
+            yield conn
+
+    @contextmanager
+    def _write_transaction(self, conn: Connection) -> Iterator[Connection]:
+        if self.is_sqlite:
+            conn.info["begin_sql"] = "BEGIN IMMEDIATE"
+        with conn.begin():
+            yield conn
+
+    @property
+    def writer(self) -> GroupWriter:
+        """The process's one group-committing writer on this database (started on first use)."""
+        if self._writer is None:
+            with self._writer_lock:
+                if self._writer is None:
+                    self._writer = GroupWriter(self)
+        return self._writer
+
+    async def change(self, change: Callable[[Connection], T]) -> T:
+        """Run `change(conn)` through the group writer: its result once committed, or its
+        error with nothing of it written. For request handlers on the event loop."""
+        return await self.writer.run(change)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -89,4 +119,6 @@ class Database:
             conn.commit()
 
     def dispose(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         self.engine.dispose()

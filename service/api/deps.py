@@ -13,11 +13,13 @@ from service.settings import Settings
 MAX_ID = 2_147_483_647
 
 
-def get_db(request: Request) -> Database:
+# Async, so FastAPI calls them on the event loop: a sync dependency costs every request a
+# hop through the thread pool, however little it does.
+async def get_db(request: Request) -> Database:
     return request.app.state.db  # type: ignore[no-any-return]
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 

@@ -27,16 +27,18 @@ router = APIRouter(prefix="/api/questions", tags=["questions"])
 QuestionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the question's id")]
 
 
-def JSONBytes(content: str) -> Response:  # noqa: N802 - reads like a response class
-    return Response(content=content, media_type="application/json")
+def JSONBytes(content: str, status_code: int = 200) -> Response:  # noqa: N802 - reads like a class
+    return Response(content=content, status_code=status_code, media_type="application/json")
 
 
 @router.post("", status_code=201, response_model=QuestionOut)
-def create_question(body: QuestionCreate, db: DbDep, who: ForecastScope) -> QuestionOut:
+async def create_question(body: QuestionCreate, db: DbDep, who: ForecastScope) -> Response:
     """Store a question (and its first forecast); derives `news_query` from the title if absent."""
-    with db.write() as conn:
-        question_id = domain.create_question(conn, body, today=domain.utc_today(), actor=who)
-        return views.get_question(conn, question_id)
+    today = domain.utc_today()
+    stored = await db.change(lambda conn: domain.store_question(conn, body, today=today, actor=who))
+    # Answered from what was written (the same fields a read gives), after the commit.
+    made = views.stored_question_out(stored.values, stored.forecasts)
+    return JSONBytes(made.model_dump_json(), status_code=201)
 
 
 @router.get("", response_model=QuestionPage)
@@ -94,17 +96,17 @@ def patch_question(
 
 
 @router.post("/{question_id}/forecasts", status_code=201, response_model=ForecastCreated)
-def add_forecast(
+async def add_forecast(
     question_id: QuestionId, body: ForecastIn, db: DbDep, who: ForecastScope
-) -> ForecastCreated:
+) -> Response:
     """Add a forecast; history is kept. Open questions only, also after resolve_by (backdated)."""
-    with db.write() as conn:
-        forecast_id = domain.add_forecast(
-            conn, question_id, body, today=domain.utc_today(), actor=who
-        )
-        question = views.get_question(conn, question_id)
-    made = next(f for f in question.forecasts if f.id == forecast_id)
-    return ForecastCreated(question_id=question_id, **made.model_dump())
+    today = domain.utc_today()
+    stored = await db.change(
+        lambda conn: domain.store_forecast(conn, question_id, body, today=today, actor=who)
+    )
+    made = views.stored_forecast_out(stored)
+    created = ForecastCreated.model_construct(question_id=question_id, **dict(made))
+    return JSONBytes(created.model_dump_json(), status_code=201)
 
 
 @router.post("/{question_id}/resolve", response_model=QuestionOut)
