@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from forecasts.errors import InvalidInput
-from forecasts.scoring import FloatArray, IntArray, as_outcomes, as_pairs
+from forecasts.scoring import FloatArray, IntArray, as_outcomes, as_pairs, as_weights
 
 # The 97.5th percentile of the standard normal, as API.md fixes it for 95 % intervals.
 Z95 = 1.959964
@@ -65,18 +65,29 @@ def bin_index(probability: ArrayLike, bins: int) -> IntArray:
     return np.minimum(np.floor(p * bins).astype(np.int64), bins - 1)
 
 
-def bin_totals(probability: ArrayLike, outcome: ArrayLike, bins: int) -> BinTotals:
-    """Count, Σp and Σo for each non-empty bin, in bin order."""
+def bin_totals(
+    probability: ArrayLike, outcome: ArrayLike, bins: int, weight: ArrayLike | None = None
+) -> BinTotals:
+    """Count, Σp and Σo for each non-empty bin, in bin order. `weight`: how many pairs each
+    (p, o) stands for (forecasts.scoring.as_weights)."""
     p, o = as_pairs(probability, outcome)
     bins = check_bins(bins)
     k = bin_index(p, bins)
-    count = np.bincount(k, minlength=bins)
+    if weight is None:
+        count = np.bincount(k, minlength=bins)
+        sum_p = np.bincount(k, weights=p, minlength=bins)
+        sum_o = np.bincount(k, weights=o, minlength=bins)
+    else:
+        w = as_weights(weight, p.size)
+        count = np.rint(np.bincount(k, weights=w, minlength=bins)).astype(np.int64)
+        sum_p = np.bincount(k, weights=w * p, minlength=bins)
+        sum_o = np.bincount(k, weights=w * o, minlength=bins)
     used = np.flatnonzero(count)
     return BinTotals(
         index=used.astype(np.int64),
         count=count[used].astype(np.int64),
-        sum_probability=np.bincount(k, weights=p, minlength=bins)[used].astype(np.float64),
-        sum_outcome=np.bincount(k, weights=o, minlength=bins)[used].astype(np.float64),
+        sum_probability=sum_p[used].astype(np.float64),
+        sum_outcome=sum_o[used].astype(np.float64),
     )
 
 
@@ -103,9 +114,11 @@ def wilson_interval(
     return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
-def calibration_bins(probability: ArrayLike, outcome: ArrayLike, bins: int) -> list[CalibrationBin]:
+def calibration_bins(
+    probability: ArrayLike, outcome: ArrayLike, bins: int, weight: ArrayLike | None = None
+) -> list[CalibrationBin]:
     """The non-empty bins with mean p, observed yes rate and its 95 % Wilson interval."""
-    totals = bin_totals(probability, outcome, bins)
+    totals = bin_totals(probability, outcome, bins, weight)
     bins = check_bins(bins)
     mean_p = totals.sum_probability / totals.count
     rate = totals.sum_outcome / totals.count
@@ -132,9 +145,11 @@ def uncertainty(outcome: ArrayLike) -> float:
     return base * (1.0 - base)
 
 
-def murphy_decomposition(probability: ArrayLike, outcome: ArrayLike, bins: int) -> Decomposition:
+def murphy_decomposition(
+    probability: ArrayLike, outcome: ArrayLike, bins: int, weight: ArrayLike | None = None
+) -> Decomposition:
     """Reliability Σ n_k (f̄_k − ō_k)² / N, resolution Σ n_k (ō_k − ō)² / N, uncertainty ō(1−ō)."""
-    totals = bin_totals(probability, outcome, bins)
+    totals = bin_totals(probability, outcome, bins, weight)
     n_total = float(totals.count.sum())
     base = float(totals.sum_outcome.sum()) / n_total
     mean_p = totals.sum_probability / totals.count

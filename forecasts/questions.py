@@ -14,12 +14,13 @@ or a bare name for a trusted local caller (see forecasts.identity.acting).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
-from forecasts import audit
+from forecasts import audit, score_totals
 from forecasts.derived_query import derive_query
 from forecasts.errors import Conflict, Forbidden, InvalidInput, NotFound, QuestionClosed
 from forecasts.estimates import normalise_phrase, probability_of
@@ -43,6 +44,11 @@ from forecasts.tables import suggestions_t as suggestions
 INSERT_QUESTION = insert(questions).returning(questions.c.id)
 INSERT_FORECAST = insert(forecasts).returning(forecasts.c.id)
 BUMP_REVISION = update(revision).where(revision.c.id == 1).values(value=revision.c.value + 1)
+TOUCH_QUESTION = (
+    update(questions)
+    .where(questions.c.id == bindparam("touched_id"))
+    .values(updated_at=bindparam("touched_at"))
+)
 
 
 def utc_today() -> date:
@@ -175,6 +181,19 @@ def is_derived(given: str | None) -> bool:
     return not given
 
 
+@dataclass(frozen=True)
+class StoredQuestion:
+    """What create_question wrote, as the rows now hold it (ids included), so a caller can
+    answer with the question without reading it back."""
+
+    values: dict[str, Any]
+    forecasts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return int(self.values["id"])
+
+
 def create_question(
     conn: Connection,
     spec: QuestionCreate,
@@ -185,6 +204,18 @@ def create_question(
 ) -> int:
     """Store a question (and its first forecast, if any); returns its id. Its news_query is
     the one given, validated, or one derived from the title."""
+    return store_question(conn, spec, today=today, actor=actor, seed_key=seed_key).id
+
+
+def store_question(
+    conn: Connection,
+    spec: QuestionCreate,
+    *,
+    today: date,
+    actor: str | Principal | None,
+    seed_key: str | None = None,
+) -> StoredQuestion:
+    """create_question, answering with the rows it wrote."""
     who = acting(actor)
     news_query = news_query_for(spec.news_query, spec.title)
     opened_on = spec.opened_on or today
@@ -222,20 +253,23 @@ def create_question(
         updated_at=now,
         **_source_columns(spec.source),
     )
-    question_id: int = conn.execute(INSERT_QUESTION, values).scalar_one()
+    question_id = int(conn.execute(INSERT_QUESTION, values).scalar_one())
+    values["id"] = question_id
     audit.record(
         conn,
         actor=who.name,
         action="question.create",
         object_id=question_id,
         question_id=question_id,
-        after=_fields({**values, "id": question_id}),
+        after=_fields(values),
     )
+    stored = StoredQuestion(values)
     if first_forecast is not None:
         first_forecast["question_id"] = question_id
-        _insert_forecast(conn, first_forecast, who)
+        first_forecast["id"] = _insert_forecast(conn, first_forecast, who)
+        stored.forecasts.append(first_forecast)
     bump_revision(conn)
-    return int(question_id)
+    return stored
 
 
 def _insert_forecast(conn: Connection, values: dict[str, Any], who: Principal) -> int:
@@ -283,6 +317,18 @@ def add_forecast(
     actor: str | Principal | None,
 ) -> int:
     """Add a forecast to an open question (also after resolve_by, backdated)."""
+    return int(store_forecast(conn, question_id, spec, today=today, actor=actor)["id"])
+
+
+def store_forecast(
+    conn: Connection,
+    question_id: int,
+    spec: ForecastIn,
+    *,
+    today: date,
+    actor: str | Principal | None,
+) -> dict[str, Any]:
+    """add_forecast, answering with the row it wrote (its id included)."""
     who = acting(actor)
     row = _open_question_row(conn, question_id)
     values = forecast_values(
@@ -294,10 +340,10 @@ def add_forecast(
         today=today,
         actor=who,
     )
-    forecast_id = _insert_forecast(conn, values, who)
-    conn.execute(update(questions).where(questions.c.id == question_id).values(updated_at=utcnow()))
+    values["id"] = _insert_forecast(conn, values, who)
+    conn.execute(TOUCH_QUESTION, {"touched_id": question_id, "touched_at": utcnow()})
     bump_revision(conn)
-    return forecast_id
+    return values
 
 
 def update_question(
@@ -404,6 +450,9 @@ def resolve_question(
     if result.rowcount != 1:
         raise QuestionClosed(f"question {question_id} was resolved meanwhile")
     _supersede_pending(conn, question_id, actor=who.name, note=supersede_note)
+    # Its pairs are fixed from now on: score them and fold them into the totals here, in
+    # the resolving transaction, so scores never lag a resolution (nothing for an annulment).
+    score_totals.refresh(conn, [question_id])
     audit.record(
         conn,
         actor=who.name,
@@ -445,6 +494,8 @@ def reopen_question(
     )
     if result.rowcount != 1:
         raise Conflict(f"question {question_id} changed meanwhile; try again")
+    # Its pairs leave the totals in the same transaction: the scores are as they were.
+    score_totals.refresh(conn, [question_id])
     # A closed question raises no suggestions, so those decided by its resolution are exactly
     # its accepted and superseded ones (at most one per outcome).
     now = utcnow()

@@ -1,23 +1,28 @@
-"""The scoreboard: every scored pair's p, o and scores as arrays, and the figures of
-GET /api/scores and GET /api/scores/questions computed from them (API.md, "Scores").
+"""The scoreboard's arithmetic (pure): the scored pairs of resolved questions, and the
+figures of GET /api/scores and GET /api/scores/questions computed from them (API.md, "Scores").
 
-A scored pair is a question resolved yes or no and a forecaster with at least one forecast made
-on or before its resolved_on; p is the latest such forecast (ties on made_on: created last).
-The board is built from the forecasts in (question, forecaster, made_on, created_at, id) order,
-so each pair is a contiguous run whose last row is its p; grouping, time-averaging and the
-per-forecaster sums are array operations, never a Python loop per forecast.
+A scored pair is a question resolved yes or no and a forecaster (an identity: see
+forecasts.identity) with at least one forecast made on or before its resolved_on; p is the
+latest such forecast (ties on made_on: created last). A resolved question takes no forecast,
+so a pair is fixed once its question resolves: forecasts.score_totals computes it then, with
+`pairs_from_forecasts`, and keeps running totals of them. Every figure follows exactly from
+two small sets of totals, which is what `scores_from_totals` reads:
 
-Everything here is pure: arrays in, arrays or result models (forecasts.score_models) out. The
-queries that feed it and the cache of built boards live with storage, in
-service/scoreboard_store.py; what this module needs from the database (is a forecaster known,
-which questions carry a tag) it is handed as a function.
+- per distinct (p, o, estimate phrase), how many pairs (`ValueTotals`): n, Brier, log score,
+  base rate, calibration at any number of bins, the Murphy decomposition, AUC (ties half),
+  right side and by_estimate;
+- per forecaster, how many pairs and the sums of their Brier, log score, time-averaged Brier
+  and relative Brier (`ForecasterTotals`).
+
+Everything here is pure: arrays in, arrays or result models out; the SQL lives with
+forecasts.score_totals (writing) and service/scoreboard_store.py (reading).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -26,6 +31,7 @@ from pydantic import TypeAdapter
 
 from forecasts import calibration, scoring
 from forecasts.errors import InvalidInput, NotFound
+from forecasts.identity import forecaster_key
 from forecasts.schemas import (
     CalibrationBinOut,
     DecompositionOut,
@@ -38,8 +44,10 @@ from forecasts.schemas import (
 from forecasts.scoring import BoolArray, FloatArray, IntArray
 
 MAX_BINS = 100
-# Days on the board are whole days since this one.
+# Days in the arrays here are whole days since this one.
 EPOCH = date(1970, 1, 1)
+
+ObjectArray = NDArray[np.object_]
 
 # Rows are validated a chunk at a time: one call per chunk costs about half as much as
 # building them one by one, and a listing of every pair (a CSV download) can stream through
@@ -47,31 +55,16 @@ EPOCH = date(1970, 1, 1)
 _QUESTION_ROWS = TypeAdapter(list[QuestionScoreOut])
 _ROW_CHUNK = 1000
 
-# Every per-pair array of a Board, in field order (`names` is the one per-board field).
-_PAIR_FIELDS = (
-    "question_id",
-    "forecaster",
-    "probability",
-    "estimate",
-    "outcome",
-    "resolved_on",
-    "brier",
-    "log_score",
-    "time_averaged_brier",
-    "relative",
-    "shared",
-)
-
 
 @dataclass(frozen=True)
-class Board:
-    """Every scored pair in the database, ordered by question id then forecaster."""
+class Pairs:
+    """Scored pairs, ordered by question id then forecaster key."""
 
     question_id: IntArray
-    forecaster: IntArray  # index into `names`
-    names: tuple[str, ...]  # in code point order
+    forecaster_key: ObjectArray  # the identity (forecasts.identity.forecaster_key)
+    forecaster: ObjectArray  # the name as spelled on the forecast p came from
     probability: FloatArray  # p: the latest forecast made on or before resolved_on
-    estimate: NDArray[np.object_]  # the phrase p came from (table phrase), or None
+    estimate: ObjectArray  # the phrase p came from (table phrase), or None
     outcome: FloatArray  # o: 1.0 yes, 0.0 no
     resolved_on: IntArray  # days since EPOCH
     brier: FloatArray
@@ -85,71 +78,50 @@ class Board:
         return int(self.question_id.size)
 
 
-@dataclass(frozen=True)
-class Filters:
-    """Which pairs are in scope; None means no restriction."""
-
-    forecaster: str | None = None
-    tag: str | None = None
-    resolved_from: date | None = None
-    resolved_to: date | None = None
-
-
-def empty_board() -> Board:
-    """A board with no pair."""
-    ints, floats = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    phrases = np.zeros(0, dtype=object)
-    return Board(
-        ints,
-        ints,
-        (),
-        floats,
-        phrases,
-        floats,
-        ints,
-        floats,
-        floats,
-        floats,
-        floats,
-        np.zeros(0, bool),
-    )
+def empty_pairs() -> Pairs:
+    """No pair at all."""
+    ints, floats, objects = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, dtype=object)
+    return Pairs(
+        ints, objects, objects, floats, objects, floats, ints, floats, floats, floats, floats,
+        np.zeros(0, dtype=bool),
+    )  # fmt: skip
 
 
-def board_from_forecasts(
+def pairs_from_forecasts(
     question_id: IntArray,
-    forecaster: NDArray[np.object_],
+    forecaster_key: ObjectArray,
+    forecaster: ObjectArray,
     probability: FloatArray,
     made_on: IntArray,
+    estimate: ObjectArray,
     *,
-    estimate: NDArray[np.object_] | None = None,
     resolved_ids: IntArray,
     resolved_on: IntArray,
     outcome: FloatArray,
-) -> Board:
-    """The board of these forecasts on these resolved questions.
+) -> Pairs:
+    """The pairs of these forecasts on these resolved questions.
 
-    The first four arrays are the forecasts made on or before their question's resolved_on,
-    one entry per forecast, in (question, forecaster, made_on, creation) order: the
-    forecaster's name, p, and made_on in days since EPOCH. The last three are the resolved
-    questions in id order: id, resolved_on in days since EPOCH, and o. A forecast whose
-    question is not among them is left out.
+    The first six arrays are forecasts made on or before their question's resolved_on, one
+    entry per forecast, in (question, forecaster key, made_on, creation) order; made_on in
+    days since EPOCH. The last three are the resolved questions in id order: id, resolved_on
+    in days since EPOCH, and o. A forecast whose question is not among them is left out.
     """
     if question_id.size == 0 or resolved_ids.size == 0:
-        return empty_board()
-    if estimate is None:
-        estimate = np.full(question_id.size, None, dtype=object)
-    name = forecaster
-    # A question changed behind the API's back between the two reads drops out, not crashes.
+        return empty_pairs()
+    # A question changed between two reads drops out rather than crashing.
     found = np.isin(question_id, resolved_ids)
     if not found.all():
-        question_id, name = question_id[found], name[found]
-        probability, made_on = probability[found], made_on[found]
-        estimate = estimate[found]
+        question_id, forecaster_key, forecaster = (
+            question_id[found],
+            forecaster_key[found],
+            forecaster[found],
+        )
+        probability, made_on, estimate = probability[found], made_on[found], estimate[found]
         if question_id.size == 0:
-            return empty_board()
+            return empty_pairs()
 
     starts = np.ones(question_id.size, dtype=bool)
-    starts[1:] = (question_id[1:] != question_id[:-1]) | (name[1:] != name[:-1])
+    starts[1:] = (question_id[1:] != question_id[:-1]) | (forecaster_key[1:] != forecaster_key[:-1])
     pair = np.cumsum(starts) - 1
     first = np.flatnonzero(starts)
     last = scoring.pair_ends(pair)
@@ -157,19 +129,14 @@ def board_from_forecasts(
     where = np.searchsorted(resolved_ids, pair_question)
     pair_resolved_on, pair_outcome = resolved_on[where], outcome[where]
     tab = scoring.time_averaged_brier(pair, made_on, probability, pair_resolved_on, pair_outcome)
-
-    # Few distinct names: dict.fromkeys and searchsorted run in C, unlike a sort of strings.
-    pair_name = name[first]
-    names = tuple(sorted(dict.fromkeys(pair_name.tolist())))
-    code = np.searchsorted(np.array(names, dtype=object), pair_name).astype(np.int64)
-
-    p = probability[last]
+    # + 0.0 turns a -0.0 into 0.0, so the two never stand as distinct values in the totals.
+    p = probability[last] + 0.0
     brier = scoring.squared_errors(p, pair_outcome)
     relative, shared = relative_brier(pair_question, brier)
-    return Board(
+    return Pairs(
         question_id=pair_question,
-        forecaster=code,
-        names=names,
+        forecaster_key=forecaster_key[first],
+        forecaster=forecaster[last],
         probability=p,
         estimate=estimate[last],
         outcome=pair_outcome,
@@ -179,44 +146,6 @@ def board_from_forecasts(
         time_averaged_brier=tab,
         relative=relative,
         shared=shared,
-    )
-
-
-def restrict_board(board: Board, keep: BoolArray) -> Board:
-    """The pairs where `keep` holds."""
-    if bool(keep.all()):
-        return board
-    return Board(names=board.names, **{f: getattr(board, f)[keep] for f in _PAIR_FIELDS})
-
-
-def merge_boards(first: Board, second: Board) -> Board:
-    """One board holding the pairs of both (which share no question), in board order.
-
-    Every per-pair figure, relative Brier included, depends only on its own question, so
-    boards of disjoint questions concatenate."""
-    if second.size == 0:
-        return first
-    if first.size == 0:
-        return second
-    names = tuple(sorted(set(first.names) | set(second.names)))
-    lookup = np.array(names, dtype=object)
-    codes = np.concatenate(
-        [
-            np.searchsorted(lookup, np.array(board.names, dtype=object)[board.forecaster])
-            for board in (first, second)
-        ]
-    ).astype(np.int64)
-    question_id = np.concatenate([first.question_id, second.question_id])
-    order = np.lexsort((codes, question_id))
-
-    def joined(field: str) -> Any:
-        return np.concatenate([getattr(first, field), getattr(second, field)])[order]
-
-    return Board(
-        question_id=question_id[order],
-        forecaster=codes[order],
-        names=names,
-        **{field: joined(field) for field in _PAIR_FIELDS[2:]},
     )
 
 
@@ -254,6 +183,171 @@ def relative_brier(question_id: IntArray, brier: FloatArray) -> tuple[FloatArray
     return out_difference, out_shared
 
 
+def _codes(values: Iterable[Any]) -> tuple[IntArray, list[Any]]:
+    """Each value's index among the distinct values, in order of first appearance (a dict
+    in C: far cheaper than sorting strings)."""
+    index: dict[Any, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64)
+    return codes, list(index)
+
+
+def _objects(values: Sequence[Any]) -> ObjectArray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+@dataclass(frozen=True)
+class ValueTotals:
+    """How many pairs hold each distinct (p, o, estimate phrase); `count` may be negative in
+    a change being folded in (pairs taken away)."""
+
+    probability: FloatArray
+    outcome: FloatArray
+    estimate: ObjectArray  # phrase, or None for a p given as a number
+    count: IntArray
+
+    def negated(self) -> ValueTotals:
+        return ValueTotals(self.probability, self.outcome, self.estimate, -self.count)
+
+
+@dataclass(frozen=True)
+class ForecasterTotals:
+    """Per forecaster (identity): how many pairs, and the sums of their per-pair figures."""
+
+    forecaster_key: ObjectArray
+    forecaster: ObjectArray  # the name shown
+    count: IntArray
+    sum_brier: FloatArray
+    sum_log_score: FloatArray
+    sum_time_averaged_brier: FloatArray
+    shared_count: IntArray  # pairs on a question someone else forecast too
+    sum_relative: FloatArray  # over those pairs
+
+    def negated(self) -> ForecasterTotals:
+        return ForecasterTotals(
+            self.forecaster_key,
+            self.forecaster,
+            -self.count,
+            -self.sum_brier,
+            -self.sum_log_score,
+            -self.sum_time_averaged_brier,
+            -self.shared_count,
+            -self.sum_relative,
+        )
+
+
+def _group_values(
+    probability: FloatArray, outcome: FloatArray, estimate: ObjectArray, count: IntArray
+) -> ValueTotals:
+    """Counts summed per distinct (p, o, phrase), in (p, o, phrase) order."""
+    if probability.size == 0:
+        empty = np.zeros(0)
+        return ValueTotals(empty, empty, _objects([]), np.zeros(0, np.int64))
+    phrase_code, phrases = _codes(estimate.tolist())
+    order = np.lexsort((phrase_code, outcome, probability))
+    sp, so, sc = probability[order], outcome[order], phrase_code[order]
+    starts = np.ones(order.size, dtype=bool)
+    starts[1:] = (sp[1:] != sp[:-1]) | (so[1:] != so[:-1]) | (sc[1:] != sc[:-1])
+    first = np.flatnonzero(starts)
+    return ValueTotals(
+        probability=sp[first],
+        outcome=so[first],
+        estimate=_objects(phrases)[sc[first]],
+        count=np.add.reduceat(count[order], first).astype(np.int64),
+    )
+
+
+def value_totals(pairs: Pairs) -> ValueTotals:
+    """The pairs counted by distinct (p, o, phrase)."""
+    ones = np.ones(pairs.size, dtype=np.int64)
+    return _group_values(pairs.probability, pairs.outcome, pairs.estimate, ones)
+
+
+def merge_value_totals(parts: Sequence[ValueTotals]) -> ValueTotals:
+    """One set of totals holding the counts of all `parts` added up."""
+    return _group_values(
+        np.concatenate([t.probability for t in parts]),
+        np.concatenate([t.outcome for t in parts]),
+        _objects([phrase for t in parts for phrase in t.estimate.tolist()]),
+        np.concatenate([t.count for t in parts]),
+    )
+
+
+def _group_forecasters(
+    forecaster_key: ObjectArray,
+    forecaster: ObjectArray,
+    count: IntArray,
+    sums: tuple[FloatArray, FloatArray, FloatArray],
+    shared_count: IntArray,
+    sum_relative: FloatArray,
+) -> ForecasterTotals:
+    """Everything summed per forecaster key, shown under the first spelling among them."""
+    code, keys = _codes(forecaster_key.tolist())
+    width = len(keys)
+    _, first = np.unique(code, return_index=True)
+
+    def total(values: NDArray[Any]) -> FloatArray:
+        return np.bincount(code, weights=values, minlength=width).astype(np.float64)
+
+    return ForecasterTotals(
+        forecaster_key=_objects(keys),
+        forecaster=forecaster[first] if width else _objects([]),
+        count=np.rint(total(count)).astype(np.int64),
+        sum_brier=total(sums[0]),
+        sum_log_score=total(sums[1]),
+        sum_time_averaged_brier=total(sums[2]),
+        shared_count=np.rint(total(shared_count)).astype(np.int64),
+        sum_relative=total(sum_relative),
+    )
+
+
+def forecaster_totals(pairs: Pairs) -> ForecasterTotals:
+    """The pairs summed by forecaster key."""
+    shared = pairs.shared
+    return _group_forecasters(
+        pairs.forecaster_key,
+        pairs.forecaster,
+        np.ones(pairs.size, dtype=np.int64),
+        (pairs.brier, pairs.log_score, pairs.time_averaged_brier),
+        shared.astype(np.int64),
+        np.where(shared, pairs.relative, 0.0),
+    )
+
+
+def merge_forecaster_totals(parts: Sequence[ForecasterTotals]) -> ForecasterTotals:
+    """One set of totals holding the sums of all `parts` added up."""
+
+    def joined(name: str) -> NDArray[Any]:
+        return np.concatenate([getattr(t, name) for t in parts])
+
+    return _group_forecasters(
+        _objects([key for t in parts for key in t.forecaster_key.tolist()]),
+        _objects([name for t in parts for name in t.forecaster.tolist()]),
+        joined("count"),
+        (joined("sum_brier"), joined("sum_log_score"), joined("sum_time_averaged_brier")),
+        joined("shared_count"),
+        joined("sum_relative"),
+    )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which pairs are in scope; None means no restriction. `forecaster` is an identity
+    key (forecasts.identity.forecaster_key)."""
+
+    forecaster: str | None = None
+    tag: str | None = None
+    resolved_from: date | None = None
+    resolved_to: date | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(
+            v is not None for v in (self.forecaster, self.tag, self.resolved_from, self.resolved_to)
+        )
+
+
 def check_bins(bins: int) -> int:
     """`bins` if it is a whole number from 1 to MAX_BINS, else InvalidInput."""
     calibration.check_bins(bins)
@@ -271,44 +365,22 @@ def check_filters(
     has_forecasts: Callable[[str], bool],
 ) -> Filters:
     """The filters, after refusing a range that ends before it starts (InvalidInput) or a
-    forecaster for whom `has_forecasts` finds no forecast at all (NotFound)."""
+    forecaster whose identity key `has_forecasts` finds no forecast under (NotFound)."""
     if resolved_from is not None and resolved_to is not None and resolved_from > resolved_to:
         raise InvalidInput(
             f"resolved_from {resolved_from} is after resolved_to {resolved_to}",
             field="resolved_from",
         )
-    if forecaster is not None and not has_forecasts(forecaster):
+    key = None if forecaster is None else forecaster_key(forecaster)
+    if forecaster is not None and (not key or not has_forecasts(key)):
         raise NotFound(f"forecaster {forecaster!r} has no forecasts", field="forecaster")
-    return Filters(
-        forecaster=forecaster, tag=tag, resolved_from=resolved_from, resolved_to=resolved_to
-    )
+    return Filters(forecaster=key, tag=tag, resolved_from=resolved_from, resolved_to=resolved_to)
 
 
 def check_page(limit: int | None, offset: int) -> None:
     """InvalidInput unless limit (None: no limit) and offset are not negative."""
     if offset < 0 or (limit is not None and limit < 0):
         raise InvalidInput("limit and offset cannot be negative")
-
-
-def _days(day: date) -> int:
-    return (day - EPOCH).days
-
-
-def in_scope(board: Board, filters: Filters, *, tagged: Callable[[str], IntArray]) -> BoolArray:
-    """A mask over the board's pairs that the filters keep; `tagged(tag)` gives the ids of
-    the questions carrying that tag, and is called only when a tag filter is left to apply."""
-    keep = np.ones(board.size, dtype=bool)
-    if filters.forecaster is not None:
-        if filters.forecaster not in board.names:
-            return np.zeros(board.size, dtype=bool)
-        keep &= board.forecaster == board.names.index(filters.forecaster)
-    if filters.resolved_from is not None:
-        keep &= board.resolved_on >= _days(filters.resolved_from)
-    if filters.resolved_to is not None:
-        keep &= board.resolved_on <= _days(filters.resolved_to)
-    if filters.tag is not None:
-        keep &= np.isin(board.question_id, tagged(filters.tag))
-    return keep
 
 
 def empty_scores() -> ScoresOut:
@@ -327,41 +399,45 @@ def empty_scores() -> ScoresOut:
     )
 
 
-def scores_of(board: Board, keep: BoolArray, *, bins: int) -> ScoresOut:
-    """The /api/scores figures of the pairs `keep` selects, by_forecaster sorted by name."""
+def _forecaster_rows(totals: ForecasterTotals) -> list[ForecasterScoreOut]:
+    rows = [
+        ForecasterScoreOut(
+            forecaster=str(totals.forecaster[i]),
+            n=int(n),
+            brier=float(totals.sum_brier[i] / n),
+            log_score=float(totals.sum_log_score[i] / n),
+            time_averaged_brier=float(totals.sum_time_averaged_brier[i] / n),
+            relative_brier=(
+                float(totals.sum_relative[i] / totals.shared_count[i])
+                if totals.shared_count[i] > 0
+                else None
+            ),
+        )
+        for i, n in enumerate(totals.count.tolist())
+        if n > 0
+    ]
+    # By name in code point order (Python's str order).
+    return sorted(rows, key=lambda row: row.forecaster)
+
+
+def scores_from_totals(
+    values: ValueTotals, forecasters: ForecasterTotals, *, bins: int
+) -> ScoresOut:
+    """The /api/scores figures of the pairs these totals count, by_forecaster sorted by name."""
+    keep = values.count > 0
     if not keep.any():
         return empty_scores()
-    p, o = board.probability[keep], board.outcome[keep]
-    brier = float(np.mean(board.brier[keep]))
-    decomposition = calibration.murphy_decomposition(p, o, bins)
-    discriminating = scoring.discrimination(p, o)
-
-    code = board.forecaster[keep]
-    width = len(board.names)
-    count = np.bincount(code, minlength=width)
-    sums = {
-        name: np.bincount(code, weights=getattr(board, name)[keep], minlength=width)
-        for name in ("brier", "log_score", "time_averaged_brier")
-    }
-    shared = board.shared[keep]
-    shared_count = np.bincount(code[shared], minlength=width)
-    shared_sum = np.bincount(code[shared], weights=board.relative[keep][shared], minlength=width)
-    by_forecaster = [
-        ForecasterScoreOut(
-            forecaster=board.names[i],
-            n=int(count[i]),
-            brier=float(sums["brier"][i] / count[i]),
-            log_score=float(sums["log_score"][i] / count[i]),
-            time_averaged_brier=float(sums["time_averaged_brier"][i] / count[i]),
-            relative_brier=float(shared_sum[i] / shared_count[i]) if shared_count[i] else None,
-        )
-        for i in np.flatnonzero(count)
-    ]
+    p, o = values.probability[keep], values.outcome[keep]
+    weight = values.count[keep].astype(np.float64)
+    n = float(weight.sum())
+    brier = float(np.sum(weight * scoring.squared_errors(p, o)) / n)
+    decomposition = calibration.murphy_decomposition(p, o, bins, weight)
+    discriminating = scoring.discrimination(p, o, weight)
     return ScoresOut(
-        n=int(p.size),
+        n=int(n),
         brier=brier,
-        log_score=float(np.mean(board.log_score[keep])),
-        base_rate=scoring.base_rate(o),
+        log_score=float(np.sum(weight * scoring.log_scores(p, o)) / n),
+        base_rate=scoring.base_rate(o, weight),
         brier_skill_score=scoring.brier_skill_score(brier, decomposition.uncertainty),
         decomposition=DecompositionOut(
             reliability=decomposition.reliability,
@@ -378,9 +454,9 @@ def scores_of(board: Board, keep: BoolArray, *, bins: int) -> ScoresOut:
                 ci_low=b.ci_low,
                 ci_high=b.ci_high,
             )
-            for b in calibration.calibration_bins(p, o, bins)
+            for b in calibration.calibration_bins(p, o, bins, weight)
         ],
-        by_forecaster=by_forecaster,
+        by_forecaster=_forecaster_rows(forecasters),
         by_estimate=[
             EstimateScoreOut(
                 estimate=g.estimate,
@@ -389,7 +465,7 @@ def scores_of(board: Board, keep: BoolArray, *, bins: int) -> ScoresOut:
                 observed_rate=g.observed_rate,
                 brier=g.brier,
             )
-            for g in scoring.by_estimate(board.estimate[keep].tolist(), p, o)
+            for g in scoring.by_estimate(values.estimate[keep].tolist(), p, o, weight)
         ],
         discrimination=DiscriminationOut(
             auc=discriminating.auc, right_side=discriminating.right_side
@@ -397,54 +473,14 @@ def scores_of(board: Board, keep: BoolArray, *, bins: int) -> ScoresOut:
     )
 
 
-def page_of(
-    board: Board, keep: BoolArray, *, limit: int | None, offset: int
-) -> tuple[IntArray, int]:
-    """The positions on the board of one page of the pairs `keep` selects, newest resolution
-    first (then the newest question, then forecasters by name), and how many pairs in all."""
-    chosen = np.flatnonzero(keep)
-    order = np.lexsort(
-        (board.forecaster[chosen], -board.question_id[chosen], -board.resolved_on[chosen])
-    )
-    stop = None if limit is None else offset + limit
-    return chosen[order][offset:stop], int(chosen.size)
+def question_score_rows(rows: Iterable[Mapping[str, Any]]) -> list[QuestionScoreOut]:
+    """Per-pair rows (question_id, title, resolved_on, outcome "yes"/"no", forecaster,
+    probability, brier, log_score) as result models."""
+    return _QUESTION_ROWS.validate_python(list(rows))
 
 
-def question_score_rows(
-    board: Board, page: IntArray, titles: Mapping[int, str]
-) -> list[QuestionScoreOut]:
-    """The rows of the pairs at `page` (positions on the board), titled from `titles`
-    ("" for a question it lacks)."""
-    return _QUESTION_ROWS.validate_python(
-        [
-            {
-                "question_id": question_id,
-                "title": titles.get(question_id, ""),
-                "resolved_on": EPOCH + timedelta(days=day),
-                "outcome": "yes" if outcome == 1.0 else "no",
-                "forecaster": board.names[code],
-                "probability": p,
-                "brier": brier,
-                "log_score": log_score,
-            }
-            for question_id, day, outcome, code, p, brier, log_score in zip(
-                board.question_id[page].tolist(),
-                board.resolved_on[page].tolist(),
-                board.outcome[page].tolist(),
-                board.forecaster[page].tolist(),
-                board.probability[page].tolist(),
-                board.brier[page].tolist(),
-                board.log_score[page].tolist(),
-                strict=True,
-            )
-        ]
-    )
-
-
-def stream_question_score_rows(
-    board: Board, page: IntArray, titles: Mapping[int, str]
-) -> Iterator[QuestionScoreOut]:
+def stream_question_score_rows(rows: Sequence[Mapping[str, Any]]) -> Iterator[QuestionScoreOut]:
     """The rows of `question_score_rows`, in the same order, built a chunk at a time as
     they are read."""
-    for start in range(0, int(page.size), _ROW_CHUNK):
-        yield from question_score_rows(board, page[start : start + _ROW_CHUNK], titles)
+    for start in range(0, len(rows), _ROW_CHUNK):
+        yield from question_score_rows(rows[start : start + _ROW_CHUNK])

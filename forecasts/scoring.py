@@ -86,9 +86,27 @@ def log_score(probability: ArrayLike, outcome: ArrayLike) -> float:
     return float(np.mean(log_scores(probability, outcome)))
 
 
-def base_rate(outcome: ArrayLike) -> float:
-    """Mean of o: how often the scored questions resolved yes."""
-    return float(np.mean(as_outcomes(outcome)))
+def as_weights(weight: ArrayLike | None, size: int) -> FloatArray:
+    """How many pairs each entry stands for, when the entries are totals (one row per
+    distinct (p, o) with its count) rather than pairs: whole numbers, not negative. None
+    means one pair each."""
+    if weight is None:
+        return np.ones(size, dtype=np.float64)
+    w = _vector(weight, "weight")
+    if w.size != size:
+        raise InvalidInput(f"{w.size} weights for {size} pairs", field="weight")
+    if not np.all(np.isfinite(w) & (w >= 0.0) & (w == np.floor(w))):
+        raise InvalidInput("every weight must be a whole number of pairs", field="weight")
+    return w
+
+
+def base_rate(outcome: ArrayLike, weight: ArrayLike | None = None) -> float:
+    """Mean of o: how often the scored questions resolved yes (`weight`: see as_weights)."""
+    o = as_outcomes(outcome)
+    if weight is None:
+        return float(np.mean(o))
+    w = as_weights(weight, o.size)
+    return float(np.sum(w * o) / np.sum(w))
 
 
 def brier_skill_score(brier: float, uncertainty: float) -> float | None:
@@ -201,39 +219,43 @@ def _pairs_or_none(probability: ArrayLike, outcome: ArrayLike) -> tuple[FloatArr
     return as_pairs(p, o)
 
 
-def _average_ranks(values: FloatArray) -> FloatArray:
-    """1-based ranks, tied values sharing the mean of their ranks (scipy's 'average')."""
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], ordered.size]
-    mean_rank = (starts + ends + 1) / 2.0  # ranks starts+1 .. ends, averaged
-    ranks = np.empty(values.size, dtype=np.float64)
-    ranks[order] = np.repeat(mean_rank, ends - starts)
-    return ranks
-
-
-def auc(probability: ArrayLike, outcome: ArrayLike) -> float | None:
+def auc(
+    probability: ArrayLike, outcome: ArrayLike, weight: ArrayLike | None = None
+) -> float | None:
     """The Mann–Whitney AUC: over every (YES pair, NO pair), the share in which the YES pair
-    has the higher p, ties counting half; None when either outcome is missing."""
+    has the higher p, ties counting half; None when either outcome is missing. `weight`:
+    see as_weights."""
     p, o = _pairs_or_none(probability, outcome)
-    yes = int(np.count_nonzero(o == 1.0))
-    no = int(o.size - yes)
-    if yes == 0 or no == 0:
+    w = as_weights(weight, p.size)
+    yes_w = w * o
+    no_w = w - yes_w
+    yes, no = float(yes_w.sum()), float(no_w.sum())
+    if yes == 0.0 or no == 0.0:
         return None
-    ranks = _average_ranks(p)
-    u = float(ranks[o == 1.0].sum()) - yes * (yes + 1) / 2.0
+    # Per distinct p: the YES pairs there beat every NO pair below and tie with those at p.
+    # Counts and half counts are exact in float64, so U is too (up to 2^53 pairs).
+    order = np.argsort(p, kind="mergesort")
+    ordered = p[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    yes_at = np.add.reduceat(yes_w[order], starts)
+    no_at = np.add.reduceat(no_w[order], starts)
+    no_below = np.cumsum(no_at) - no_at
+    u = float(np.sum(yes_at * (no_below + no_at / 2.0)))
     return u / (yes * no)
 
 
-def right_side(probability: ArrayLike, outcome: ArrayLike) -> float | None:
+def right_side(
+    probability: ArrayLike, outcome: ArrayLike, weight: ArrayLike | None = None
+) -> float | None:
     """The share of pairs on the right side of even odds: p > 0.5 and o = 1, or p < 0.5 and
-    o = 0; p = 0.5 counts half. None when there are no pairs."""
+    o = 0; p = 0.5 counts half. None when there are no pairs. `weight`: see as_weights."""
     p, o = _pairs_or_none(probability, outcome)
-    if p.size == 0:
+    w = as_weights(weight, p.size)
+    total = float(w.sum())
+    if total == 0.0:
         return None
     right = ((p > 0.5) & (o == 1.0)) | ((p < 0.5) & (o == 0.0))
-    return float((np.count_nonzero(right) + 0.5 * np.count_nonzero(p == 0.5)) / p.size)
+    return float((w[right].sum() + 0.5 * w[p == 0.5].sum()) / total)
 
 
 @dataclass(frozen=True)
@@ -242,9 +264,13 @@ class Discrimination:
     right_side: float | None
 
 
-def discrimination(probability: ArrayLike, outcome: ArrayLike) -> Discrimination:
+def discrimination(
+    probability: ArrayLike, outcome: ArrayLike, weight: ArrayLike | None = None
+) -> Discrimination:
     """Both discrimination figures of API.md's scores for the same pairs."""
-    return Discrimination(auc(probability, outcome), right_side(probability, outcome))
+    return Discrimination(
+        auc(probability, outcome, weight), right_side(probability, outcome, weight)
+    )
 
 
 @dataclass(frozen=True)
@@ -259,31 +285,46 @@ class EstimateGroup:
 
 
 def by_estimate(
-    estimate: Sequence[str | None], probability: ArrayLike, outcome: ArrayLike
+    estimate: Sequence[str | None],
+    probability: ArrayLike,
+    outcome: ArrayLike,
+    weight: ArrayLike | None = None,
 ) -> list[EstimateGroup]:
     """Pairs grouped by the estimate phrase their p came from (None: given as a number, left
-    out), sorted by mean_probability descending (then by phrase)."""
+    out), sorted by mean_probability descending (then by phrase). `weight`: see as_weights."""
     p, o = _pairs_or_none(probability, outcome)
     phrases = list(estimate)
     if len(phrases) != p.size:
         raise InvalidInput(f"{len(phrases)} estimates but {p.size} pairs", field="estimate")
     if any(phrase is not None and not isinstance(phrase, str) for phrase in phrases):
         raise InvalidInput("every estimate must be a phrase (text) or None", field="estimate")
-    members: dict[str, list[int]] = {}
-    for i, phrase in enumerate(phrases):
-        if phrase is not None:
-            members.setdefault(phrase, []).append(i)
-    groups = []
-    for phrase, rows in members.items():
-        at = np.asarray(rows, dtype=np.int64)
-        gp, go = p[at], o[at]
-        groups.append(
-            EstimateGroup(
-                estimate=phrase,
-                n=int(at.size),
-                mean_probability=float(np.mean(gp)),
-                observed_rate=float(np.mean(go)),
-                brier=float(np.mean(np.square(gp - go))),
-            )
+    w = as_weights(weight, p.size)
+    index: dict[str, int] = {}
+    code = np.array(
+        [-1 if phrase is None else index.setdefault(phrase, len(index)) for phrase in phrases],
+        dtype=np.int64,
+    )
+    given = code >= 0
+    if not index:
+        return []
+    at, gw = code[given], w[given]
+    gp, go = p[given], o[given]
+    width = len(index)
+    n = np.bincount(at, weights=gw, minlength=width)
+    sum_p = np.bincount(at, weights=gw * gp, minlength=width)
+    sum_o = np.bincount(at, weights=gw * go, minlength=width)
+    sum_brier = np.bincount(at, weights=gw * np.square(gp - go), minlength=width)
+    groups = [
+        EstimateGroup(
+            estimate=phrase,
+            n=int(n[i]),
+            mean_probability=float(sum_p[i] / n[i]),
+            observed_rate=float(sum_o[i] / n[i]),
+            brier=float(sum_brier[i] / n[i]),
         )
-    return sorted(groups, key=lambda g: (-g.mean_probability, g.estimate))
+        for phrase, i in index.items()
+        if n[i] > 0
+    ]
+    # Two phrases of one table probability tie, whatever the last bits of their means
+    # (sums taken in another order differ there): the phrase decides.
+    return sorted(groups, key=lambda g: (-round(g.mean_probability, 12), g.estimate))

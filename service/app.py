@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +10,7 @@ from fastapi import Depends, FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp
 
-from service import apidocs, errors, scoreboard_store
+from service import apidocs, errors
 from service.api import (
     audit,
     estimates,
@@ -32,14 +31,6 @@ from service.settings import Settings, get_settings
 log = logging.getLogger("forecasts")
 
 
-def _warm_scores(db: Database) -> None:
-    try:
-        with db.read() as conn:
-            scoreboard_store.load_board(conn)
-    except Exception:  # noqa: BLE001 - warming is an optimisation; the request path retries
-        log.exception("could not pre-compute scores")
-
-
 class ForecastsApp(FastAPI):
     """FastAPI with the security headers outside even Starlette's error middleware, so a
     500 carries them too (middleware added with add_middleware runs inside it)."""
@@ -56,8 +47,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db.migrate()
-        # The first score request would otherwise pay for fetching every forecast.
-        threading.Thread(target=_warm_scores, args=(db,), name="warm-scores", daemon=True).start()
         scheduler = None
         if settings.scheduler == "on":
             from service.scheduler import start_scheduler
@@ -69,6 +58,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         finally:
             if scheduler is not None:
                 scheduler.shutdown()
+            # After the scheduler: its last jobs may still be parsing feeds.
+            from resolvers.parsing import shutdown_pool
+
+            shutdown_pool()
 
     app = ForecastsApp(
         title="Forecasts",
