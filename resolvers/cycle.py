@@ -1,5 +1,5 @@
 """One poll cycle end to end, as a pipeline: fetch the due sources concurrently (async I/O,
-each within its own deadline), parse each body as it arrives (in resolvers.parsing's process
+each within its own deadline), parse each body as it arrives (in resolvers.sources.parsing's process
 pool, outside every deadline), store each source's new items in short batched transactions,
 then match every unmatched item against the open questions once, then the deadline check.
 
@@ -26,7 +26,6 @@ from sqlalchemy import func, or_, select, update
 
 from forecasts.models import utcnow
 from forecasts.tables import news_t, questions_t, sources_t
-from resolvers import parsing
 from resolvers.analysis import AnalysedItem
 from resolvers.deadline import check_deadlines
 from resolvers.fetch import Fetcher, redact
@@ -48,7 +47,7 @@ from resolvers.news_store import (
     matched_batch,
     unmatched_batch,
 )
-from resolvers.sources import SourceSpec, fetch_source
+from resolvers.sources import SourceSpec, fetch_source, parsing
 from resolvers.suggestion_store import record_hits
 
 log = logging.getLogger(__name__)

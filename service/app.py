@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             if scheduler is not None:
                 scheduler.shutdown()
             # After the scheduler: its last jobs may still be parsing feeds.
-            from resolvers.parsing import shutdown_pool
+            from resolvers.sources.parsing import shutdown_pool
 
             shutdown_pool()
 

@@ -22,13 +22,11 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection
-
-if TYPE_CHECKING:
-    from service.db import Database
+from sqlalchemy import Connection, Engine
 
 T = TypeVar("T")
 log = logging.getLogger("forecasts.writer")
@@ -40,10 +38,18 @@ class _Job:
     future: concurrent.futures.Future[Any]
 
 
+class WriteStore(Protocol):
+    """What the writer needs of service.db.Database (a protocol, so db may import this)."""
+
+    engine: Engine
+
+    def write_on(self, conn: Connection) -> AbstractContextManager[Connection]: ...
+
+
 class GroupWriter:
     """Runs submitted changes on one connection in one thread, committing them in batches."""
 
-    def __init__(self, db: Database, *, max_batch: int = 64) -> None:
+    def __init__(self, db: WriteStore, *, max_batch: int = 64) -> None:
         self.db = db
         self.max_batch = max_batch
         # queue.SimpleQueue: the standard library's unbounded thread-safe FIFO; the bound on

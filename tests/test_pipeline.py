@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import delete, func, select
 
 from forecasts.tables import news_t, questions_t, sources_t
-from resolvers import parsing
+from resolvers.sources import parsing
 from resolvers.cycle import run_cycle
 from resolvers.fetch import Fetcher
 from resolvers.items import FetchOutcome, PollConfig
@@ -198,7 +198,7 @@ def test_without_a_pool_feeds_are_parsed_in_this_process(
     monkeypatch.setattr(parsing, "_POOL", parsing._Pool())
     monkeypatch.setattr(parsing, "_start_pool", no_processes)
     serve(httpserver, "/feed.xml", feed("wire", 2))
-    with caplog.at_level(logging.WARNING, logger="resolvers.parsing"):
+    with caplog.at_level(logging.WARNING, logger="resolvers.sources.parsing"):
         outcome = poll_once(httpserver.url_for("/feed.xml"))
     assert outcome.status == "ok" and len(outcome.items) == 2
     assert "parsed in this process" in caplog.text

@@ -2,7 +2,7 @@
 
 Polling one source is two steps, so that a cycle can bound the first and not the second:
 `fetch_source` is the I/O (bounded by the source's deadline) and gives either a final outcome
-or a `ParseJob`; `resolvers.parsing.parse` reads that job's body in a process pool.
+or a `ParseJob`; `resolvers.sources.parsing.parse` reads that job's body in a process pool.
 `poll_source` does both, for one source. Neither raises for a fault of the source (network,
 HTTP status, garbage, XML bomb, oversized body): the outcome says "error" and why, and the
 cycle records it and backs the source off.
@@ -35,11 +35,10 @@ import httpx
 
 from forecasts.errors import InvalidInput
 from forecasts.news_query import And, Node, Not, Term, parse_query
-from resolvers import parsing
 from resolvers.fetch import Fetcher, FetchError
 from resolvers.ingest import ContentError, RawItem, normalise_items
 from resolvers.items import FetchOutcome, PollConfig, QuestionWindow
-from resolvers.sources import archive, gdelt, guardian
+from resolvers.sources import archive, gdelt, guardian, parsing
 
 log = logging.getLogger(__name__)
 
