@@ -1,33 +1,38 @@
-"""Restoring an export: the JSON import's way into the domain. Each record is checked
-against the rules a stored question always obeys before anything is written, and keeps its
-id (or gets a fresh one)."""
+"""Restoring an export: the import's way into the domain. Every record is checked against
+the rules a stored question, forecast and audit row always obey before anything is written
+(`check_question`, `check_forecast`, `check_audit_entry`), and a question already stored is
+recognised (`stored_questions`), so that importing the same file twice adds nothing. The
+import (service.transfer) checks a whole file with these first, then writes it in bulk."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
 from forecasts.derived_query import derive_query
 from forecasts.errors import Conflict, InvalidInput
-from forecasts.identity import forecaster_key
-from forecasts.questions import INSERT_QUESTION, bump_revision, tag_index, unique_tags
-from forecasts.tables import audit_t
-from forecasts.tables import forecasts_t as forecasts
+from forecasts.questions import tag_index, unique_tags
 from forecasts.tables import links_t as links
 from forecasts.tables import questions_t as questions
 from forecasts.tables import suggestions_t as suggestions
 
 STATUSES = ("open", "resolved", "annulled")
+# Ids looked up per statement: under SQLite's and psycopg's bound-parameter limits.
+LOOKUP_CHUNK = 900
 
 
-def _check_restored(values: dict[str, Any], history: Sequence[dict[str, Any]], where: str) -> None:
-    """The rules a stored question always obeys, checked on an imported one."""
+def check_question(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """The rules a stored question always obeys, checked on an imported one; returns its
+    values as they are stored (tags de-duplicated and indexed, the derived-query flag)."""
     for required in ("title", "resolution_criteria", "opened_on", "resolve_by"):
         if not values.get(required):
             raise InvalidInput(f"{where}: {required} is missing", field=required)
+    for day in ("opened_on", "resolve_by"):
+        if not isinstance(values[day], date):
+            raise InvalidInput(f"{where}: {day} {values[day]!r} is not a date", field=day)
     if values["resolve_by"] < values["opened_on"]:
         raise InvalidInput(f"{where}: resolve_by is before opened_on", field="resolve_by")
     status = values.get("status", "open")
@@ -38,67 +43,82 @@ def _check_restored(values: dict[str, Any], history: Sequence[dict[str, Any]], w
         raise InvalidInput(
             f"{where}: status {status!r} does not go with outcome {outcome!r}", field="outcome"
         )
-    for n, forecast in enumerate(history, start=1):
-        probability = forecast.get("probability")
-        if not isinstance(probability, int | float) or not 0.0 <= float(probability) <= 1.0:
-            raise InvalidInput(
-                f"{where}, forecast {n}: probability {probability!r} is not in [0, 1]",
-                field="probability",
-            )
-        if not forecast.get("forecaster") or not forecast.get("made_on"):
-            raise InvalidInput(
-                f"{where}, forecast {n}: forecaster and made_on are required", field="forecaster"
-            )
-
-
-def restore_question(
-    conn: Connection,
-    values: dict[str, Any],
-    history: Sequence[dict[str, Any]],
-    *,
-    keep_id: bool,
-) -> int | None:
-    """Store an exported question and its forecast history as they were (the restore path
-    of the JSON import); returns its id, or None when that very question is already stored.
-    With `keep_id` the exported id is kept; otherwise it gets a fresh one (and no seed key,
-    which belongs to the original)."""
-    values = dict(values)
-    where = f"question {values.get('id', '?')}"
-    _check_restored(values, history, where)
-    tags = unique_tags(values.get("tags") or [])
-    values["tags"] = tags
-    values["tag_index"] = tag_index(tags)
+    stored = dict(values)
+    raw_tags = values.get("tags") or []
+    if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
+        raise InvalidInput(f"{where}: tags must be a list of text", field="tags")
+    tags = unique_tags(raw_tags)
+    stored["tags"] = tags
+    stored["tag_index"] = tag_index(tags)
+    urls = values.get("evidence_urls") or []
+    if not isinstance(urls, list):
+        raise InvalidInput(f"{where}: evidence_urls must be a list", field="evidence_urls")
+    stored["evidence_urls"] = urls
     if "news_query_derived" not in values:
         # An export from before the flag: derived when it is what the title derives.
         query = " ".join(str(values.get("news_query") or "").split())
-        values["news_query_derived"] = query == derive_query(str(values["title"]))
-    if keep_id:
-        taken = conn.execute(
+        stored["news_query_derived"] = query == derive_query(str(values["title"]))
+    return stored
+
+
+def check_forecast(where: str, n: int, forecaster: Any, probability: Any, made_on: Any) -> None:
+    """The rules a stored forecast always obeys (forecast `n` of the question `where`
+    names). Called once per forecast, so it takes the values, not a record."""
+    if not isinstance(probability, int | float) or not 0.0 <= probability <= 1.0:
+        raise InvalidInput(
+            f"{where}, forecast {n}: probability {probability!r} is not in [0, 1]",
+            field="probability",
+        )
+    if not forecaster or not isinstance(forecaster, str) or not isinstance(made_on, date):
+        raise InvalidInput(
+            f"{where}, forecast {n}: forecaster and made_on are required", field="forecaster"
+        )
+
+
+def check_audit_entry(entry_id: Any, action: Any, actor: Any, at: Any) -> None:
+    """An exported audit row carries its id, what was done, by whom and when."""
+    if not isinstance(entry_id, int) or isinstance(entry_id, bool):
+        raise InvalidInput(f"audit row {entry_id!r}: id must be a whole number", field="id")
+    if not action or not actor or not isinstance(at, datetime):
+        raise InvalidInput(f"audit row {entry_id}: action, actor and at needed", field="action")
+
+
+def stored_questions(conn: Connection, exported: Iterable[tuple[int, str, Any]]) -> set[int]:
+    """Of these (id, title, created_at), the ids whose very question is stored already
+    (imported before: importing the same file again adds nothing). A stored question under
+    one of the ids that differs is a conflict, naming it."""
+    wanted = {qid: (title, created) for qid, title, created in exported}
+    ids = sorted(wanted)
+    present: set[int] = set()
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start : start + LOOKUP_CHUNK]
+        rows = conn.execute(
             select(questions.c.id, questions.c.title, questions.c.created_at).where(
-                questions.c.id == values.get("id")
+                questions.c.id.in_(chunk)
             )
-        ).first()
-        if taken is not None:
-            if _same_instant(taken.created_at, values.get("created_at")) and (
-                taken.title == values["title"]
-            ):
-                return None  # imported before: importing the same file again adds nothing
+        )
+        for row in rows:
+            title, created = wanted[row.id]
+            # A file without the instant (a CSV of questions) is recognised by its title.
+            if row.title == title and (created is None or _same_instant(row.created_at, created)):
+                present.add(int(row.id))
+                continue
             raise Conflict(
-                f"{where} already exists and differs; import into an empty database or pass "
-                "--new-ids"
+                f"question {row.id} already exists and differs; import into an empty database "
+                "or pass --new-ids"
             )
-    else:
-        values.pop("id", None)
-        values["seed_key"] = None
-    question_id = int(conn.execute(INSERT_QUESTION, values).scalar_one())
-    for forecast in history:
-        row = {**forecast, "question_id": question_id}
-        row["forecaster_key"] = forecaster_key(str(forecast["forecaster"]))
-        if not keep_id:
-            row.pop("id", None)
-        conn.execute(insert(forecasts), row)
-    bump_revision(conn)
-    return question_id
+    return present
+
+
+def stored_ids(conn: Connection, table: Any, ids: Sequence[int]) -> set[int]:
+    """Which of these ids `table` already holds."""
+    if not ids:
+        return set()
+    low, high = min(ids), max(ids)
+    # One range scan on the primary key: an import's ids are dense, so this reads little
+    # more than the rows asked about, in one statement.
+    found = conn.execute(select(table.c.id).where(table.c.id.between(low, high)))
+    return {int(row[0]) for row in found} & set(ids)
 
 
 def _same_instant(stored: Any, exported: Any) -> bool:
@@ -149,11 +169,3 @@ def restore_evidence_link(conn: Connection, values: dict[str, Any]) -> None:
     ).first()
     if found is None:
         conn.execute(insert(links), values)
-
-
-def restore_audit_entry(conn: Connection, values: dict[str, Any]) -> None:
-    """Append an exported audit row under its id (rows are only ever appended)."""
-    if not values.get("action") or not values.get("actor") or values.get("at") is None:
-        raise InvalidInput(f"audit row {values.get('id', '?')}: action, actor and at needed")
-    if conn.execute(select(audit_t.c.id).where(audit_t.c.id == values["id"])).first() is None:
-        conn.execute(insert(audit_t), values)

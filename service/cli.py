@@ -6,7 +6,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -35,8 +35,17 @@ def serve(
         str, typer.Option(envvar="FORECASTS_HOST", help="address to listen on")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="FORECASTS_PORT", help="port to listen on")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="FORECASTS_SERVE_WORKERS",
+            min=1,
+            help="API processes on this port (each takes part in the scheduler election; "
+            "exactly one runs the jobs)",
+        ),
+    ] = 1,
 ) -> None:
-    """Run the API, the dashboard and the scheduler in one process."""
+    """Run the API, the dashboard and the scheduler in one process (or --workers of them)."""
     import uvicorn
 
     from service.app import create_app
@@ -76,7 +85,38 @@ def serve(
             f"note: only requests for {', '.join(trusted)} are answered: add the names clients"
             " use for this server to FORECASTS_TRUSTED_HOSTS"
         )
+    if workers > 1:
+        from service.worker import run_api_processes
+
+        # Each process builds its own app (and engine) through the factory.
+        db.dispose()
+        run_api_processes(settings, host=host, port=port, workers=workers)
+        return
     uvicorn.Server(uvicorn_config(create_app(settings, db), settings, host=host, port=port)).run()
+
+
+@app.command()
+def worker(
+    threads: Annotated[
+        int,
+        typer.Option(
+            envvar="FORECASTS_WORKER_THREADS", min=1, help="tasks this process runs at once"
+        ),
+    ] = 8,
+) -> None:
+    """Run one worker: fetch, parse and store the sources the scheduler or POST /api/poll
+    hands to FORECASTS_QUEUE_URL, until SIGTERM or Ctrl-C."""
+    import logging
+
+    from service.queue import QueueUnavailable
+    from service.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        run_worker(get_settings(), threads=threads)
+    except QueueUnavailable as exc:
+        err.print(f"error: {exc.detail}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -198,41 +238,71 @@ def export(
     output: Annotated[Path, typer.Argument(help="file to write, or - for standard output")],
     fmt: Annotated[str, typer.Option("--format", help="json (lossless) or csv")] = "json",
 ) -> None:
-    """Export questions with forecasts and resolutions."""
-    from service.transfer import export_csv, export_json
+    """Export questions with forecasts and resolutions (CSV: one row per forecast, the
+    columns `forecasts import` reads back)."""
+    from service.transfer import export_json, write_csv
 
     db = open_database()
-    if fmt == "json":
-        text = json.dumps(export_json(db), indent=2, ensure_ascii=False)
-    elif fmt == "csv":
-        text = export_csv(db)
-    else:
+    if fmt not in ("json", "csv"):
         err.print("error: --format must be json or csv")
         raise typer.Exit(2)
     if str(output) == "-":
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"Wrote {output}")
+        if fmt == "json":
+            sys.stdout.write(json.dumps(export_json(db), indent=2, ensure_ascii=False))
+        else:
+            write_csv(db, sys.stdout)
+        return
+    with output.open("w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
+        if fmt == "json":
+            out.write(json.dumps(export_json(db), indent=2, ensure_ascii=False))
+        else:
+            write_csv(db, out)
+    console.print(f"Wrote {output}")
 
 
-@app.command("import")
+def _import_help() -> str:
+    from service.csv_format import CSV_HELP
+
+    return (
+        "Import an export: all or nothing (a bad record refuses the whole file, naming the "
+        "record and the field), and what is already stored is skipped, so importing the "
+        "same file twice adds nothing. JSON: the file `forecasts export` writes (the whole "
+        f"record). {CSV_HELP}"
+    )
+
+
+@app.command("import", help=_import_help())
 def import_(
-    source: Annotated[Path, typer.Argument(help="a JSON file made by `forecasts export`")],
+    source: Annotated[Path, typer.Argument(help="a JSON or CSV file made by `forecasts export`")],
     new_ids: Annotated[bool, typer.Option(help="give imported questions fresh ids")] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="json or csv (default: by the file's suffix, .csv or not)"),
+    ] = None,
 ) -> None:
-    """Import an export (all or nothing; what is already stored is skipped)."""
-    from forecasts.errors import DomainError
-    from service.transfer import import_json
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    try:
-        document = json.loads(source.read_text(encoding="utf-8"))
-        count = import_json(open_database(), document, new_ids=new_ids)
-    except (OSError, ValueError, DomainError) as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from exc
-    total = len(document.get("questions") or [])
-    console.print(f"Imported {count} question(s) ({total - count} already present).")
+    from forecasts.errors import DomainError
+    from service.transfer import import_file
+
+    db = open_database()
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=err) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        try:
+            result = import_file(db, source, fmt=fmt, new_ids=new_ids, progress=progress)
+        except (OSError, ValueError, DomainError) as exc:
+            bar.stop()
+            # Plain: a record's path such as $.forecasts[2] is not markup.
+            err.print(f"error: {exc}", markup=False, highlight=False)
+            raise typer.Exit(2) from exc
+    console.print(f"Imported {result.added} question(s) ({result.present} already present).")
 
 
 @app.command()

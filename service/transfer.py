@@ -1,28 +1,61 @@
-"""Export and import of the whole record (JSON, lossless) and a CSV of the forecasts."""
+"""Export and import of the whole record (JSON, lossless) and of the forecasts (CSV).
+
+An import reads and checks the whole file first, with the domain's restore rules
+(forecasts.restore), before it writes anything: a bad record refuses the file, naming the
+record and the field. Then it writes in one transaction, in bulk (SQLite: executemany of
+prepared rows; PostgreSQL: COPY), through the tables' own constraints and triggers, and
+brings the score totals up to date in that same transaction.
+"""
 
 from __future__ import annotations
 
 import csv
+import gc
 import io
+import mmap
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from itertools import groupby
+from pathlib import Path
+from typing import Any, TextIO
 
-from sqlalchemy import Date, DateTime, func, insert, select, text
+import msgspec
+import psycopg
+from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
 
-from forecasts import restore
+from forecasts import restore, score_totals
+from forecasts.errors import Conflict
+from forecasts.questions import bump_revision
 from forecasts.tables import audit_t
 from forecasts.tables import forecasts_t as forecasts
 from forecasts.tables import links_t as links
 from forecasts.tables import questions_t as questions
 from forecasts.tables import sources_t as sources
 from forecasts.tables import suggestions_t as suggestions
+from service import bulk
 from service.csv_cells import csv_cell
+from service.csv_format import CSV_COLUMNS
 from service.db import Database
+from service.import_files import (
+    AUDIT_COLUMNS,
+    FORECAST_COLUMNS,
+    FORMAT,
+    JSON_TEXT_COLUMNS,
+    Checked,
+    Imported,
+    Progress,
+    read_csv,
+    read_json,
+)
 from service.sourceconfig import public_options
 
-FORMAT = "forecasts-export/2"
-# Version 1 held questions and forecasts only; it still imports.
-READABLE_FORMATS = ("forecasts-export/1", FORMAT)
+__all__ = ["CSV_COLUMNS", "FORMAT", "export_csv", "export_json", "import_file", "import_json"]
+
+# SQLite page cache for the import's connection (KiB): a million rows across the forecasts'
+# four indexes would otherwise spill the default 2 MiB cache to the WAL over and over.
+IMPORT_CACHE_KIB = 256 * 1024
 
 
 def _plain(value: Any) -> Any:
@@ -71,16 +104,115 @@ def export_json(db: Database) -> dict[str, Any]:
     }
 
 
-def _parse_column(column: Any, value: Any) -> Any:
-    """Turn an exported text value back into what the column holds."""
-    if value is None:
-        return None
-    kind = getattr(column.type, "impl", column.type)
-    if isinstance(kind, DateTime):
-        return datetime.fromisoformat(value)
-    if isinstance(kind, Date):
-        return date.fromisoformat(value)
-    return value
+def csv_row(question: Mapping[str, Any], forecast: Mapping[str, Any] | None) -> list[Any]:
+    """The CSV cells of one forecast of `question` (mappings keyed as the export's JSON)."""
+    f = forecast or {}
+    cells = [
+        question["id"],
+        question["title"],
+        question["status"],
+        question.get("outcome"),
+        question["opened_on"],
+        question["resolve_by"],
+        question.get("resolved_on"),
+        ";".join(question.get("tags") or []),
+        f.get("forecaster"),
+        f.get("probability"),
+        f.get("estimate"),
+        f.get("made_on"),
+        question.get("resolution_criteria"),
+        question.get("default_outcome"),
+        question.get("news_query"),
+        question.get("created_at"),
+        f.get("id"),
+        f.get("created_at"),
+        f.get("created_by"),
+    ]
+    return [csv_cell(value) for value in cells]
+
+
+def write_csv(db: Database, out: TextIO) -> None:
+    """The CSV of every question's forecasts, oldest question first."""
+    q, f = questions.c, forecasts.c
+    wanted = [q.id, q.title, q.status, q.outcome, q.opened_on, q.resolve_by, q.resolved_on]
+    wanted += [q.tags, q.resolution_criteria, q.default_outcome, q.news_query, q.created_at]
+    forecast_columns = [f.id, f.forecaster, f.probability, f.estimate, f.made_on]
+    forecast_columns += [f.created_at, f.created_by]
+    statement = (
+        select(*wanted, *(c.label(f"forecast_{c.name}") for c in forecast_columns))
+        .select_from(questions.outerjoin(forecasts, f.question_id == q.id))
+        .order_by(q.id, f.id)
+    )
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    with db.read() as conn:
+        for row in conn.execute(statement).mappings():
+            forecast = {c.name: row[f"forecast_{c.name}"] for c in forecast_columns}
+            writer.writerow(csv_row(dict(row), forecast if forecast["id"] is not None else None))
+
+
+def export_csv(db: Database) -> str:
+    """The CSV (see write_csv) as text."""
+    out = io.StringIO()
+    write_csv(db, out)
+    return out.getvalue()
+
+
+def count_questions(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(questions)).scalar_one())
+
+
+# -- import: writing a checked file -----------------------------------------------------------
+
+
+def import_file(
+    db: Database,
+    path: Path,
+    *,
+    fmt: str | None = None,
+    new_ids: bool = False,
+    progress: Progress | None = None,
+) -> Imported:
+    """Import a file `forecasts export` wrote: JSON (the whole record), or CSV (questions
+    and forecasts, see csv_format.CSV_HELP); `fmt` None goes by the file's suffix. All or
+    nothing, and what is already stored is skipped (see import_json)."""
+    # A million rows are a million tuples the collector would walk again and again while
+    # they are built (none of them is ever garbage): it waits until the import is done.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _import_file(db, path, fmt=fmt, new_ids=new_ids, progress=progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _import_file(
+    db: Database, path: Path, *, fmt: str | None, new_ids: bool, progress: Progress | None
+) -> Imported:
+    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "json")
+    if fmt == "csv":
+        with path.open("rb") as raw:
+            lines = sum(block.count(b"\n") for block in iter(lambda: raw.read(1 << 20), b""))
+        with path.open(encoding="utf-8", newline="") as stream:
+            checked = read_csv(stream, new_ids=new_ids, progress=progress, lines=lines)
+    elif fmt == "json":
+        with path.open("rb") as raw:
+            if path.stat().st_size == 0:
+                raise ValueError(f"not a {FORMAT} document (the file is empty)")
+            # Decoded from a view of the file: the file's bytes are never copied.
+            view = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                checked = read_json(view, new_ids=new_ids, progress=progress)
+            finally:
+                try:
+                    view.close()
+                except BufferError:  # a refused file's error still holds a view into it
+                    pass
+    else:
+        raise ValueError(f"format {fmt!r} is not json or csv")
+    return _write(db, checked, new_ids=new_ids, progress=progress)
 
 
 def import_json(db: Database, document: dict[str, Any], *, new_ids: bool = False) -> int:
@@ -92,60 +224,124 @@ def import_json(db: Database, document: dict[str, Any], *, new_ids: bool = False
     adds nothing. `new_ids` copies the questions and their forecasts under fresh ids (for
     merging into a database that has its own), leaving suggestions, sources and audit out.
     """
-    if document.get("format") not in READABLE_FORMATS:
-        raise ValueError(f"not a {FORMAT} document (format={document.get('format')!r})")
-    records = document.get("questions")
-    if not isinstance(records, list):
-        raise ValueError("'questions' must be a list")
-    added = 0
-    with db.write() as conn:
-        for n, record in enumerate(records, start=1):
-            if not isinstance(record, dict):
-                raise ValueError(f"question record {n} is not an object")
-            history = record.get("forecasts") or []
-            try:
-                values = _typed(questions, record)
-                rows = [_typed(forecasts, f) for f in history if isinstance(f, dict)]
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"question record {n}: {exc}") from exc
-            values.pop("tag_index", None)
-            if restore.restore_question(conn, values, rows, keep_id=not new_ids) is not None:
-                added += 1
-        if not new_ids:
-            for source in _records(document, "sources"):
-                _restore_source(conn, _typed(sources, source))
-            for suggestion in _records(document, "suggestions"):
-                restore.restore_suggestion(conn, _typed(suggestions, suggestion, keep=True))
-            for link in _records(document, "evidence_links"):
-                restore.restore_evidence_link(conn, _typed(links, link, keep=True))
-            for entry in _records(document, "audit"):
-                restore.restore_audit_entry(conn, _typed(audit_t, entry, keep=True))
-        if not new_ids and conn.dialect.name == "postgresql":
-            # Explicit ids leave the sequences behind; move them past the highest id.
-            for table in ("questions", "forecasts", "suggestions", "evidence_links", "sources"):
-                conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"GREATEST((SELECT MAX(id) FROM {table}), 1))"
-                    )
-                )
-            conn.execute(
-                text(
-                    "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), "
-                    "GREATEST((SELECT MAX(id) FROM audit_log), 1))"
-                )
+    checked = read_json(msgspec.json.encode(document), new_ids=new_ids)
+    return _write(db, checked, new_ids=new_ids, progress=None).added
+
+
+def _write(db: Database, checked: Checked, *, new_ids: bool, progress: Progress | None) -> Imported:
+    total = len(checked.questions) + len(checked.forecasts) + len(checked.audit)
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress("writing", done, total)
+
+    with db.write() as conn, bulk.sqlite_cache(conn, IMPORT_CACHE_KIB):
+        try:
+            return _store(conn, checked, new_ids, step)
+        except (DBAPIError, sqlite3.DatabaseError, psycopg.Error) as exc:
+            # Ids the file shares with other rows already stored (or a rule only the
+            # database checks): the transaction is rolled back whole.
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise Conflict(
+                f"the database refused the file ({reason}); nothing was imported. Import into "
+                "an empty database or pass --new-ids"
+            ) from exc
+
+
+def _store(
+    conn: Connection, checked: Checked, new_ids: bool, step: Callable[[int], None]
+) -> Imported:
+    present: set[int] = set()
+    if not new_ids:
+        present = restore.stored_questions(
+            conn, ((q["id"], q["title"], q.get("created_at")) for q in checked.questions)
+        )
+    ids = _insert_questions(conn, checked.questions, present, new_ids)
+    step(len(checked.questions))
+    rows: Sequence[tuple[Any, ...]] = checked.forecasts
+    if new_ids:
+        rows = [(None, ids[r[1]], *r[2:]) for r in rows]
+    elif present:
+        rows = [r for r in rows if r[1] not in present]
+    bulk.insert_rows(
+        conn, forecasts, FORECAST_COLUMNS, [r for r in rows if r[0] is not None], on_chunk=step
+    )
+    bulk.insert_rows(
+        conn,
+        forecasts,
+        FORECAST_COLUMNS[1:],
+        [r[1:] for r in rows if r[0] is None],
+        on_chunk=step,
+    )
+    if not new_ids:
+        for source in checked.sources:
+            _restore_source(conn, source)
+        for suggestion in checked.suggestions:
+            restore.restore_suggestion(conn, suggestion)
+        for link in checked.links:
+            restore.restore_evidence_link(conn, link)
+        stored = restore.stored_ids(conn, audit_t, [r[0] for r in checked.audit])
+        audit = [r for r in checked.audit if r[0] not in stored] if stored else checked.audit
+        bulk.insert_rows(
+            conn, audit_t, AUDIT_COLUMNS, audit, as_is=JSON_TEXT_COLUMNS, on_chunk=step
+        )
+        if conn.dialect.name == "postgresql":
+            _move_sequences(conn)
+    added = (
+        [i for i in ids.values()]
+        if new_ids
+        else [q["id"] for q in checked.questions if q["id"] not in present]
+    )
+    if added:
+        bump_revision(conn)
+        _after_import(conn, added)
+    return Imported(added=len(added), present=len(present))
+
+
+def _insert_questions(
+    conn: Connection, records: list[dict[str, Any]], present: set[int], new_ids: bool
+) -> dict[int, int]:
+    """Insert the questions not stored yet; returns, with new ids, each one's place in
+    `records` -> its new id (else the exported id -> itself)."""
+    fresh = [(n, q) for n, q in enumerate(records) if new_ids or q["id"] not in present]
+    ids: dict[int, int] = {}
+    # One executemany per set of columns (files written by older versions may lack some).
+    fresh.sort(key=lambda item: sorted(item[1]))
+    for _columns, group in groupby(fresh, key=lambda item: sorted(item[1])):
+        batch = list(group)
+        values = [q for _n, q in batch]
+        if new_ids:
+            statement = insert(questions).returning(questions.c.id, sort_by_parameter_order=True)
+            result = conn.execute(statement, values)
+            ids.update((n, int(row[0])) for (n, _q), row in zip(batch, result, strict=True))
+        else:
+            conn.execute(insert(questions), values)
+            ids.update((q["id"], q["id"]) for q in values)
+    return ids
+
+
+def _move_sequences(conn: Connection) -> None:
+    # Explicit ids leave the sequences behind; move them past the highest id.
+    for table in (
+        "questions",
+        "forecasts",
+        "suggestions",
+        "evidence_links",
+        "sources",
+        "audit_log",
+    ):
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"GREATEST((SELECT MAX(id) FROM {table}), 1))"
             )
-    return added
+        )
 
 
-def _records(document: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    found = document.get(key) or []
-    if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
-        raise ValueError(f"'{key}' must be a list of objects")
-    return found
-
-
-def _restore_source(conn: Any, values: dict[str, Any]) -> None:
+def _restore_source(conn: Connection, values: dict[str, Any]) -> None:
     """A source is restored by name: one already configured stays as it is."""
     taken = conn.execute(
         select(sources.c.id).where(
@@ -156,77 +352,7 @@ def _restore_source(conn: Any, values: dict[str, Any]) -> None:
         conn.execute(insert(sources), values)
 
 
-def _typed(table: Any, record: dict[str, Any], *, keep: bool = False) -> dict[str, Any]:
-    """The record's values for the table's columns, turned back from text where needed
-    (a forecast's question_id comes from its question unless `keep`)."""
-    return {
-        c.name: _parse_column(c, record.get(c.name))
-        for c in table.columns
-        if c.name in record and (keep or c.name != "question_id")
-    }
-
-
-CSV_COLUMNS = [
-    "question_id",
-    "title",
-    "status",
-    "outcome",
-    "opened_on",
-    "resolve_by",
-    "resolved_on",
-    "tags",
-    "forecaster",
-    "probability",
-    "estimate",
-    "made_on",
-]
-
-
-def export_csv(db: Database) -> str:
-    """One row per forecast (questions without forecasts get one row with empty forecast)."""
-    with db.read() as conn:
-        rows = conn.execute(
-            select(
-                questions.c.id,
-                questions.c.title,
-                questions.c.status,
-                questions.c.outcome,
-                questions.c.opened_on,
-                questions.c.resolve_by,
-                questions.c.resolved_on,
-                questions.c.tags,
-                forecasts.c.forecaster,
-                forecasts.c.probability,
-                forecasts.c.estimate,
-                forecasts.c.made_on,
-            )
-            .select_from(questions.outerjoin(forecasts, forecasts.c.question_id == questions.c.id))
-            .order_by(questions.c.id, forecasts.c.id)
-        ).all()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow(
-            csv_cell(value)
-            for value in (
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                ";".join(r[7] or []),
-                r[8],
-                r[9],
-                r[10],
-                r[11],
-            )
-        )
-    return out.getvalue()
-
-
-def count_questions(db: Database) -> int:
-    with db.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(questions)).scalar_one())
+def _after_import(conn: Connection, question_ids: Sequence[int]) -> None:
+    """Bring what is derived from the questions and forecasts up to date for the imported
+    questions, inside the import's transaction: the score totals (forecasts.score_totals)."""
+    score_totals.refresh(conn, question_ids)

@@ -203,7 +203,9 @@ def test_deciding_a_question_supersedes_its_pending_suggestions_at_once(sqlite_d
     assert statuses(accepted) == {chosen: "accepted", chosen + 1: "superseded"}
 
 
-def test_a_restored_question_obeys_the_rules_or_nothing_is_written(sqlite_db) -> None:  # noqa: ANN001
+def test_a_restored_question_obeys_the_rules_a_stored_one_does() -> None:
+    """The import's checks are the domain's (forecasts/restore.py); that a refused record
+    leaves nothing written is tests/test_bulk_import.py's."""
     values = {
         "id": 41,
         "title": "Will the port reopen this spring?",
@@ -214,16 +216,12 @@ def test_a_restored_question_obeys_the_rules_or_nothing_is_written(sqlite_db) ->
         "status": "open",
         "evidence_urls": [],
     }
-    bad = [{"forecaster": "A", "probability": 7.5, "made_on": date(2026, 2, 1)}]
-    with pytest.raises(InvalidInput) as error, sqlite_db.write() as conn:
-        restore.restore_question(conn, values, bad, keep_id=True)
+    with pytest.raises(InvalidInput) as error:
+        restore.check_forecast("question 41", 1, "A", 7.5, date(2026, 2, 1))
     assert "question 41, forecast 1: probability 7.5" in error.value.detail
-    with sqlite_db.read() as conn:
-        assert views.list_questions(conn)[1] == 0
-    good = [{"forecaster": "A", "probability": 0.75, "made_on": date(2026, 2, 1)}]
-    with sqlite_db.write() as conn:
-        assert restore.restore_question(conn, values, good, keep_id=True) == 41
-        restored = views.get_question(conn, 41)
-    assert restored.tags == ["ports"]
-    with sqlite_db.read() as conn:
-        assert views.list_questions(conn, tag="ports")[1] == 1, "the tag index is the domain's"
+    with pytest.raises(InvalidInput) as error:
+        restore.check_question({**values, "status": "resolved"}, "question 41")
+    assert "does not go with outcome" in error.value.detail
+    stored = restore.check_question(values, "question 41")
+    assert stored["tags"] == ["ports"]
+    assert stored["tag_index"] == domain.tag_index(["ports"]), "the tag index is the domain's"
