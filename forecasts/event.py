@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lemminflect import getAllLemmas
 
@@ -26,11 +28,12 @@ from forecasts.event_frames import (
     Frame,
     Phrase,
     assert_index,
+    every_frame_word,
     frame_named,
     phrase,
     phrase_set,
 )
-from forecasts.text import scan, stem
+from forecasts.text import stem, title_words
 
 # ---------------------------------------------------------------------------------------------
 # Reading a question's event
@@ -138,13 +141,44 @@ def _title_verb(
     name, a light verb or a function word: "open" in "Will the Tokyo Olympics open"."""
     for j in range(start, len(stems)):
         raw = raws[j]
-        if j in covered or raw[:1].isupper() or stems[j] in _FUNCTION or stems[j] in LIGHT_VERBS:
+        if j in covered or not _may_name_act(raw, stems[j]):
             continue
-        if stems[j] in _QUESTION_WORDS or _DIGITS.match(stems[j]) or len(stems[j]) < 3:
-            continue
-        if "VERB" in getAllLemmas(raw.lower()):
+        if _can_be_verb(raw.lower()):
             return j, stems[j]
     return None
+
+
+@lru_cache(maxsize=100_000)
+def _can_be_verb(word: str) -> bool:
+    return "VERB" in getAllLemmas(word)
+
+
+def _may_name_act(raw: str, lemma: str) -> bool:
+    """Whether a title's word may be its verb (_title_verb), the dictionary aside: not a
+    name, a function word, a light verb or a number."""
+    if raw[:1].isupper() or lemma in _FUNCTION or lemma in LIGHT_VERBS:
+        return False
+    return not (lemma in _QUESTION_WORDS or _DIGITS.match(lemma) or len(lemma) < 3)
+
+
+def never_the_act(title: str, query_parts: Sequence[AbstractSet[str]]) -> list[bool]:
+    """For each of a query's AND parts (given as its stems), whether it is sure to hold no
+    word of the act of the event read from this title (frame_vocabulary of read_event's
+    frame), told without reading the event: the act's words are some frame's, or the
+    title's verb (a word that may be one, here) and the words of the query's parts holding
+    it. Matching indexes a question cheaply by such parts."""
+    frame_words = every_frame_word()
+    verbs = {
+        lemma for raw, lemma in zip(*title_words(title), strict=True) if _may_name_act(raw, lemma)
+    }
+    touched: set[str] = set()
+    for part in query_parts:
+        if not verbs.isdisjoint(part):
+            touched.update(part)
+    return [
+        frame_words.isdisjoint(part) and verbs.isdisjoint(part) and touched.isdisjoint(part)
+        for part in query_parts
+    ]
 
 
 def _names(raws: Sequence[str], stems: Sequence[str], span: range) -> list[NamedParty]:
@@ -207,15 +241,15 @@ def _exclusions(criteria: str) -> tuple[Exclusion, ...]:
                 for name in inner.split(","):
                     name = name.strip()
                     if name[:1].isupper() and not re.search(r"\d", name):
-                        stems = tuple(scan(name).stems)
+                        stems = tuple(title_words(name)[1])
                         if stems:
                             out.append(Exclusion(name, frozenset(stems)))
     return tuple(out)
 
 
 def _head(part: str) -> str | None:
-    analysed = scan(part)
-    for lemma, raw in zip(analysed.stems, analysed.raws, strict=True):
+    raws, lemmas = title_words(part)
+    for lemma, raw in zip(lemmas, raws, strict=True):
         lemmas = getAllLemmas(raw.lower())
         if lemmas and "NOUN" not in lemmas:
             continue  # "approved", "inside": no thing named
@@ -259,8 +293,7 @@ def read_event(
     criteria; `query_groups` are the query's AND parts, each its alternatives): a frame from
     the table when one's word names the act, else one made from the title's first verb;
     None when the title has none."""
-    analysed = scan(title)
-    stems, raws = analysed.stems, analysed.raws
+    raws, stems = title_words(title)
     start = 0
     while start < len(stems) and stems[start] in _QUESTION_WORDS:
         start += 1
@@ -290,7 +323,7 @@ def read_event(
         )
         sources = [("query", " ".join(terms))] + ([] if verb else [("criteria", yes)])
         for source, text in sources:
-            other = scan(text).stems
+            other = title_words(text)[1]
             hit = _find_frame(other)
             if hit is not None:
                 at, length, frame = hit

@@ -6,17 +6,18 @@ are this project's own; their synonyms are widened with WordNet's (forecasts.lex
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from forecasts.lexicon import antonyms, synonyms
-from forecasts.text import scan, stem
+from forecasts.text import stem, title_words
 
 Phrase = tuple[str, ...]  # lemmas, in order
 
 
+@lru_cache(maxsize=100_000)
 def phrase(text: str) -> Phrase:
     """A phrase as the lemmas its words analyse to ("shot down" -> ("shoot", "down"))."""
-    return tuple(scan(text).stems)
+    return tuple(title_words(text)[1])
 
 
 def phrase_set(spec: str) -> frozenset[Phrase]:
@@ -346,6 +347,13 @@ def frames() -> tuple[Frame, ...]:
             )
         )
     return tuple(out)
+
+
+@cache
+def every_frame_word() -> frozenset[str]:
+    """Every lemma of every frame's asserting, opposing and stage phrases: the words an act
+    from the table can be worded by."""
+    return frozenset(w for f in frames() for p in f.asserts | f.opposes | f.stages for w in p)
 
 
 def frame_named(name: str) -> Frame:

@@ -13,15 +13,17 @@ from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from forecasts.errors import InvalidInput
 from forecasts.text import analyse, stem, words
 
 # ---------------------------------------------------------------------------------------------
-# The AST
+# The AST (its nodes have slots: a cycle holds every open question's tree, and fewer objects
+# make less work for the garbage collector)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     """A word or a phrase: the stems must occur consecutively."""
 
@@ -38,7 +40,7 @@ class Term:
         return self.text if bare else f'"{self.text}"'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Not:
     child: Node
 
@@ -46,7 +48,7 @@ class Not:
         return f"-{_group(self.child)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class And:
     children: tuple[Node, ...]
 
@@ -54,7 +56,7 @@ class And:
         return " ".join(_group(c) for c in self.children)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Or:
     children: tuple[Node, ...]
 
@@ -84,9 +86,11 @@ class Query:
 
     def stems(self) -> frozenset[str]:
         """Every stem the query mentions, excluded ones included."""
-        found: list[Term] = []
-        _collect(self.root, found, negated=None)
-        return frozenset(s for t in found for s in t.stems)
+        return self._stems
+
+    @cached_property
+    def _stems(self) -> frozenset[str]:
+        return node_stems(self.root)
 
     def anchors(self, cost: Callable[[str], float] | None = None) -> frozenset[str]:
         """Stems of which any matching item must contain at least one (for an inverted index).
@@ -95,7 +99,7 @@ class Query:
         many questions use the stem, a proxy for how common it is), else the fewest and
         longest stems.
         """
-        result = _anchors(self.root, cost or _length_cost)
+        result = node_anchors(self.root, cost)
         assert result is not None  # parse_query refuses queries without anchors
         return result
 
@@ -129,6 +133,37 @@ class Query:
         return _evaluate(self.root, has, has_excluded or has)
 
 
+def node_stems(node: Node) -> frozenset[str]:
+    """Every stem a part of a query mentions, excluded ones included."""
+    if isinstance(node, Term):
+        return frozenset(node.stems)
+    if isinstance(node, Not):
+        return node_stems(node.child)
+    if isinstance(node, Or) and all(isinstance(c, Term) for c in node.children):
+        return frozenset(s for c in node.children for s in c.stems)  # type: ignore[union-attr]
+    return frozenset().union(*map(node_stems, node.children))
+
+
+def and_parts(node: Node) -> tuple[Node, ...]:
+    """A query's top-level AND parts (the query itself when it is not an AND)."""
+    return node.children if isinstance(node, And) else (node,)
+
+
+def alternatives(node: Node) -> tuple[tuple[str, ...], ...] | None:
+    """The stems of each alternative of a term or an OR of terms: an item the node holds on
+    carries every stem of one of them. None for other shapes (nested ANDs, exclusions)."""
+    if isinstance(node, Term):
+        return (node.stems,)
+    if isinstance(node, Or) and all(isinstance(c, Term) for c in node.children):
+        return tuple(c.stems for c in node.children)  # type: ignore[union-attr]
+    return None
+
+
+def prefilter_of(parts: tuple[Node, ...]) -> Callable[[AbstractSet[str]], bool]:
+    """Query.prefilter of the AND of these parts, without a Query."""
+    return _compile(parts[0] if len(parts) == 1 else And(parts))
+
+
 def _collect(node: Node, out: list[Term], *, negated: bool | None) -> None:
     if isinstance(node, Term):
         if negated is None or not negated:
@@ -139,6 +174,12 @@ def _collect(node: Node, out: list[Term], *, negated: bool | None) -> None:
     else:
         for child in node.children:
             _collect(child, out, negated=negated)
+
+
+def node_anchors(node: Node, cost: Callable[[str], float] | None = None) -> frozenset[str] | None:
+    """Query.anchors of a part of a query; None when it can hold with no positive term
+    present (an exclusion)."""
+    return _anchors(node, cost or _length_cost)
 
 
 def _length_cost(stem_: str) -> float:
@@ -247,8 +288,7 @@ _LEX = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class _Lexeme:
+class _Lexeme(NamedTuple):
     kind: str
     text: str
     pos: int
@@ -261,21 +301,24 @@ def _fail(message: str) -> InvalidInput:
 def _lex(text: str) -> list[_Lexeme]:
     out: list[_Lexeme] = []
     pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        m = _LEX.match(text, pos)
+    # Past the last non-blank character only whitespace is left (nothing to lex).
+    end = len(text.rstrip())
+    match = _LEX.match
+    while pos < end:
+        m = match(text, pos)
         assert m is not None and m.lastgroup is not None  # every character is some lexeme
-        kind, value = m.lastgroup, m.group(m.lastgroup)
-        start = m.start(m.lastgroup) + 1  # 1-based for people
-        if kind == "openquote":
+        kind = m.lastgroup
+        value = m.group(kind)
+        start = m.start(kind) + 1  # 1-based for people
+        if kind == "word":
+            if value.upper() == "OR":
+                kind = "or"
+            elif value == "AND":
+                kind = "and"
+        elif kind == "openquote":
             raise _fail(f"the quote at position {start} is never closed")
-        if kind == "dangling":
+        elif kind == "dangling":
             raise _fail(f"'-' at position {start} must be followed directly by a term")
-        if kind == "word" and value.upper() == "OR":
-            kind = "or"
-        elif kind == "word" and value == "AND":
-            kind = "and"
         out.append(_Lexeme(kind, value, start))
         pos = m.end()
     return out
@@ -387,13 +430,83 @@ _PLAIN_WORD = re.compile(r"\w+")
 
 
 def _term(text: str, pos: int) -> Term:
+    found = _term_of(text)
+    if found is None:
+        raise _fail(f"'{text}' at position {pos} has no letters or digits to match")
+    return found
+
+
+@lru_cache(maxsize=200_000)
+def _term_of(text: str) -> Term | None:
+    # Queries share most of their words: each term is analysed once (Terms are immutable).
     if _PLAIN_WORD.fullmatch(text):
         # Most terms are one plain word: no need for the whole scanner.
         return Term(text, (stem(text.lower()),))
     found = words(text)
     if not found:
-        raise _fail(f"'{text}' at position {pos} has no letters or digits to match")
+        return None
     return Term(text, tuple(stem(w) for w in found))
+
+
+# The common shape of a query, read without the general parser: words and quoted phrases,
+# OR between them, and parentheses (not nested) holding an OR of words or phrases.
+_SIMPLE_TOKEN = re.compile(r'[()]|["“”][^"“”]*["“”]|[^\s()"“”]+|\S')
+_QUOTES = '"“”'
+
+
+def _simple_atom(token: str) -> Term | None:
+    if token[0] in _QUOTES:
+        body = token[1:-1].strip() if len(token) > 1 else ""
+        return _term_of(body) if body else None
+    if token in ("(", ")") or token[0] == "-" or token.upper() == "OR" or token == "AND":
+        return None
+    return _term_of(token)
+
+
+def _parse_simple(text: str) -> Node | None:
+    """The tree the parser builds for a query of the common shape (the cycle parses every
+    open question's query); None for any other, which the parser then reads or refuses."""
+    tokens = _SIMPLE_TOKEN.findall(text)
+    groups: list[list[Node]] = []
+    i, n = 0, len(tokens)
+    joined = False  # the last part was followed by OR
+    while i < n:
+        node: Node | None
+        if tokens[i] == "(":
+            options: list[Node] = []
+            i += 1
+            while True:
+                atom = _simple_atom(tokens[i]) if i < n else None
+                if atom is None:
+                    return None
+                options.append(atom)
+                i += 1
+                if i < n and tokens[i] == ")":
+                    i += 1
+                    break
+                if i < n and tokens[i].upper() == "OR":
+                    i += 1
+                    continue
+                return None
+            node = options[0] if len(options) == 1 else Or(tuple(options))
+        else:
+            node = _simple_atom(tokens[i])
+            if node is None:
+                return None
+            i += 1
+        if joined:
+            groups[-1].append(node)
+        else:
+            groups.append([node])
+        joined = i < n and tokens[i].upper() == "OR"
+        if joined:
+            i += 1
+            if i >= n:
+                return None
+    if not groups:
+        return None
+    parts = [g[0] if len(g) == 1 else Or(tuple(g)) for g in groups]
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
 @lru_cache(maxsize=200_000)
@@ -403,7 +516,7 @@ def parse_query(text: str) -> Query:
         raise _fail("the query is empty; give at least one word or quoted phrase")
     if len(text) > 1000:
         raise _fail("the query is longer than 1000 characters")
-    root = _Parser(_lex(text)).parse()
+    root = _parse_simple(text) or _Parser(_lex(text)).parse()
     if not _has_anchor(root):
         raise _fail(
             "every alternative needs a term to look for; a query of excluded terms alone "

@@ -143,6 +143,16 @@ def scan(title: str, summary: str = "") -> Scanned:
     return out
 
 
+def title_words(text: str) -> tuple[list[str], list[str]]:
+    """A text's words as written and their stems, exactly as scan gives them (clause stops
+    never split a word, so one pass finds them all), without clauses and sentences."""
+    text = text.replace("’", "'")
+    if "." in text and _ACRONYM_HINT.search(text):
+        text = ACRONYM.sub(lambda m: m.group(1).replace(".", "") + " ", text)
+    raws = _WORDS.findall(text)
+    return raws, [stem(w.lower()) for w in raws]
+
+
 def analyse(title: str, summary: str = "") -> list[Token]:
     """Tokens of an item's title then summary; the title is a clause of its own."""
     found = scan(title, summary)

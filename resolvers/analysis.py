@@ -4,9 +4,11 @@ derived from its title (forecasts.derived_query) is matched softly (QuestionSpec
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from forecasts.actors import Mention, find_actors
 from forecasts.derived_query import derive_query
@@ -15,9 +17,22 @@ from forecasts.event import (
     Event,
     Occurrence,
     PhraseIndex,
+    never_the_act,
 )
 from forecasts.event import read_event as read_question_event
-from forecasts.news_query import And, Node, Not, Or, Query, Term, parse_query
+from forecasts.news_query import (
+    And,
+    Node,
+    Not,
+    Or,
+    Query,
+    Term,
+    alternatives,
+    and_parts,
+    node_stems,
+    parse_query,
+    prefilter_of,
+)
 from forecasts.text import scan
 from resolvers.cues import HEDGED, NEGATED, Cue, find_cues, scope_states
 from resolvers.event_judge import (
@@ -114,8 +129,7 @@ class AnalysedItem:
     def denied_in_title(self, query: Query, states: list[int]) -> bool:
         """Whether some part of the query occurs in the title only where it is negated:
         "launches Threads in 100 countries, but not in the EU"."""
-        root = query.root
-        for group in root.children if isinstance(root, And) else (root,):
+        for group in and_parts(query.root):
             if isinstance(group, Not):
                 continue
             part = Query(group, str(group))
@@ -241,8 +255,41 @@ class QuestionSpec:
     @cached_property
     def groups(self) -> tuple[Node, ...]:
         """The query's top-level parts (what a derived query is scored by)."""
-        root = self.query.root
-        return root.children if isinstance(root, And) else (root,)
+        return and_parts(self.query.root)
+
+    @cached_property
+    def sure_parts(self) -> tuple[Node, ...]:
+        """The query's AND parts that every item passing the topic's prefilter carries,
+        known without reading the event (which costs more than the rest of a question's
+        analysis): the positive parts with no word the act could be worded by
+        (forecasts.event.never_the_act), since only act words are left out of the topic.
+        Matching indexes and prefilters a question by these, and reads its event only for
+        the few items that carry them."""
+        if not self.title:
+            # No event: the topic is the whole query.
+            return tuple(g for g in self.groups if not isinstance(g, Not))
+        sure = never_the_act(self.title, [node_stems(g) for g in self.groups])
+        return tuple(
+            g for g, ok in zip(self.groups, sure, strict=True) if ok and not isinstance(g, Not)
+        )
+
+    @cached_property
+    def sure_prefilter(self) -> Callable[[AbstractSet[str]], bool] | None:
+        """The prefilter of sure_parts (None when there are none): False means the topic's
+        prefilter is False too."""
+        parts = self.sure_parts
+        return prefilter_of(parts) if parts else None
+
+    @cached_property
+    def index_parts(self) -> tuple[tuple[Node, tuple[tuple[str, ...], ...] | None], ...]:
+        """What the index files the question by: the sure parts (a derived query, matched
+        softly, by each of its positive parts), each with its alternatives' stems
+        (forecasts.news_query.alternatives; None for other shapes)."""
+        if self.derived:
+            parts: tuple[Node, ...] = tuple(g for g in self.groups if not isinstance(g, Not))
+        else:
+            parts = self.sure_parts
+        return tuple((part, alternatives(part)) for part in parts)
 
 
 def frame_vocabulary(event: Event) -> frozenset[str]:
@@ -268,6 +315,14 @@ def _without_act(node: Node, vocabulary: frozenset[str]) -> Node | None:
     return kept[0] if len(kept) == 1 else And(tuple(kept))
 
 
+# Open questions analysed in earlier cycles, by every stored field the analysis reads (an
+# edited question is a new key): a cycle analyses only what is new or changed. Sized well
+# above the open questions a service holds, since a cycle reads them all in turn and an LRU
+# smaller than that would miss on every one.
+SPEC_CACHE_SIZE = 400_000
+
+
+@lru_cache(maxsize=SPEC_CACHE_SIZE)
 def question_spec(
     question_id: int,
     news_query: str,
@@ -280,7 +335,8 @@ def question_spec(
 ) -> QuestionSpec | None:
     """A spec from stored fields; None when neither the query nor the title gives a usable one.
     A derived query is matched softly (QuestionSpec.derived): `derived` as stored, or, when
-    not given, whether the query equals the one derived from the title now."""
+    not given, whether the query equals the one derived from the title now. Specs are
+    immutable and cached (SPEC_CACHE_SIZE), with what matching worked out about them."""
     try:
         query = parse_query(news_query)
         if derived is None:

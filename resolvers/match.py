@@ -1,35 +1,44 @@
 """Which news items bear on which open questions: the inverted index and the evidence it
 yields.
 
-Each item is tokenised once (resolvers.analysis). Each open question contributes its anchor
-stems (stems of which any matching item must contain one) to an inverted index, so an item is
-judged (resolvers.judging) only against the questions that share such a stem with it, never
-against every question.
+Each item is tokenised once (resolvers.analysis). Each open question is filed in an inverted
+index under anchor stems (stems of which any item bearing on it must contain one), so an
+item is judged (resolvers.judging) only against the questions that share such stems with it,
+never against every question. A question whose query has two parts that every such item
+carries is filed under pairs of stems, one of each part: an item then meets only the
+questions both of whose parts it carries, so the work per item stays flat however many
+questions are open, instead of growing with them.
 """
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from forecasts.news_query import Not, Query
+from forecasts.news_query import node_anchors, node_stems
 from resolvers.analysis import AnalysedItem, MatchItem, QuestionSpec
 from resolvers.evidence import evidence_entry
 from resolvers.judging import Judge, RuleJudge, Verdict
+
+Cost = Callable[[str], float]
 
 
 class MatchIndex:
     """Open questions indexed by their anchor stems.
 
-    Each question is filed under the stems of the cheapest part of its topic (its query
-    without the words that only name the act) that any match must contain. "Cheap" is how
-    often a stem occurs in the news: the share of `sample` texts (sets of stems, e.g. the
-    first batch of items to match) that contain it, with how many questions use the stem
-    as a tie-breaker (and the only guide without a sample). A derived query, matched
-    softly, is filed under every one of its groups.
+    A question is filed under the stems of the cheapest one or two parts of its query that
+    any matching item must contain (QuestionSpec.sure_parts: read without its event), or,
+    when it has none, of the cheapest part of its topic (its query without the words that
+    only name the act). "Cheap" is how often a stem occurs in the news: the share of
+    `sample` texts (sets of stems, e.g. the first batch of items to match) that contain it,
+    with how many questions use the stem as a tie-breaker (and the only guide without a
+    sample). A derived query, matched softly, is filed under every one of its groups.
+    How many questions use a stem counts the stems of the parts they are filed by.
     """
 
     def __init__(
@@ -40,11 +49,24 @@ class MatchIndex:
     ) -> None:
         self.questions: list[QuestionSpec] = list(questions)
         self.judge: Judge = judge or RuleJudge()
+        # anchor -> questions filed under it alone
         self.postings: dict[str, list[int]] = defaultdict(list)
+        # first anchor -> second anchor -> questions filed under the pair
+        self.pairs: dict[str, dict[str, list[int]]] = {}
+        with _no_collection_pauses():
+            self._file(sample)
+        self._singles = frozenset(self.postings)
+        self._firsts = frozenset(self.pairs)
+        self._seconds = {a: frozenset(by_second) for a, by_second in self.pairs.items()}
+        # How many (item, question) query evaluations ran: tests check the index avoids them.
+        self.evaluations = 0
+
+    def _file(self, sample: Iterable[AbstractSet[str]]) -> None:
         usage: dict[str, int] = defaultdict(int)
         for q in self.questions:
-            for s in q.query.stems():
-                usage[s] += 1
+            for part, alts in q.index_parts:
+                for s in node_stems(part) if alts is None else (s for a in alts for s in a):
+                    usage[s] += 1
         seen: dict[str, int] = defaultdict(int)
         texts = 0
         for stems in sample:
@@ -52,29 +74,40 @@ class MatchIndex:
             for s in stems:
                 seen[s] += 1
         scale = max(1, len(self.questions))
+        memo: dict[str, float] = {}
 
         def cost(s: str) -> float:
-            share = seen[s] / texts if texts else 0.0
-            return share + usage[s] / scale / 1000 + 1e-9 / (1 + len(s))
+            found = memo.get(s)
+            if found is None:
+                share = seen[s] / texts if texts else 0.0
+                found = memo[s] = share + usage[s] / scale / 1000 + 1e-9 / (1 + len(s))
+            return found
 
         for n, q in enumerate(self.questions):
-            for anchor in _anchors_of(q, cost):
-                self.postings[anchor].append(n)
-        # Per question, what the hot loop needs, in one tuple.
-        self._fast = [
-            (q.opened_on, q.resolve_by, None if q.derived else q.topic.prefilter)
-            for q in self.questions
-        ]
-        # How many (item, question) query evaluations ran: tests check the index avoids them.
-        self.evaluations = 0
+            first, second = _anchors_of(q, cost)
+            if second is None:
+                for anchor in first:
+                    self.postings[anchor].append(n)
+                continue
+            for a in first:
+                by_second = self.pairs.setdefault(a, {})
+                for b in second:
+                    by_second.setdefault(b, []).append(n)
 
     def candidates(self, item: AnalysedItem) -> set[int]:
+        """The questions filed under one of the item's stems, or under a pair of them. The
+        set intersections run in C over the smaller side (the item's few dozen stems):
+        Python touches only the stems that file something."""
         found: set[int] = set()
+        have = item.stem_set
         postings = self.postings
-        for s in item.stem_set:
-            hit = postings.get(s)
-            if hit:
-                found.update(hit)
+        for s in have & self._singles:
+            found.update(postings[s])
+        pairs, seconds = self.pairs, self._seconds
+        for s in have & self._firsts:
+            by_second = pairs[s]
+            for b in have & seconds[s]:
+                found.update(by_second[b])
         return found
 
     def match(self, item: MatchItem | AnalysedItem) -> list[Verdict]:
@@ -85,31 +118,67 @@ class MatchIndex:
             return []
         day = analysed.item.day
         have = analysed.stem_set
-        fast = self._fast
+        questions = self.questions
         verdicts = []
         for n in self.candidates(analysed):
-            opened_on, resolve_by, prefilter = fast[n]
-            if not (opened_on <= day <= resolve_by):
+            q = questions[n]
+            if not (q.opened_on <= day <= q.resolve_by):
                 continue
             self.evaluations += 1
-            if prefilter is not None and not prefilter(have):
-                continue
-            verdict = self.judge(self.questions[n], analysed)
+            if not q.derived:
+                # The sure parts first: their prefilter needs no reading of the event.
+                sure = q.sure_prefilter
+                if sure is not None and not sure(have):
+                    continue
+                if not q.topic.prefilter(have):
+                    continue
+            verdict = self.judge(q, analysed)
             if verdict is not None:
                 verdicts.append(verdict)
         verdicts.sort(key=lambda v: (-v.score, v.question_id))
         return verdicts
 
 
-def _anchors_of(question: QuestionSpec, cost: Any) -> frozenset[str]:
-    if not question.derived:
-        return question.topic.anchors(cost)
-    found: set[str] = set()
-    for group in question.groups:
-        if isinstance(group, Not):
-            continue
-        found |= Query(group, str(group)).anchors(cost)
-    return frozenset(found) or question.query.anchors(cost)
+@contextmanager
+def _no_collection_pauses() -> Iterator[None]:
+    """Filing 100,000 questions allocates a few million small objects and no reference
+    cycles: the cyclic collector's passes over everything alive would cost a third of the
+    build for nothing. Reference counting still frees what dies meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _anchors_of(question: QuestionSpec, cost: Cost) -> tuple[frozenset[str], frozenset[str] | None]:
+    """The anchors a question is filed under: one set (any of them), or two (one of each)."""
+    options = []
+    for part, alts in question.index_parts:
+        if alts is None:
+            anchors = node_anchors(part, cost)
+            if anchors is None:
+                continue
+        else:
+            # Query.anchors of a term or an OR of terms, without walking the tree: each
+            # alternative's cheapest stem.
+            anchors = frozenset(
+                stems[0] if len(stems) == 1 else min(stems, key=lambda s: (cost(s), s))
+                for stems in alts
+            )
+        options.append((sum(map(cost, anchors)), anchors))
+    if question.derived:
+        # Matched softly: any one of its parts may be what an item carries.
+        found = frozenset().union(*(anchors for _, anchors in options))
+        return found or question.query.anchors(cost), None
+    if not options:
+        return question.topic.anchors(cost), None
+    if len(options) == 1:
+        return options[0][1], None
+    options.sort(key=lambda o: (o[0], sorted(o[1])))
+    return options[0][1], options[1][1]
 
 
 # ---------------------------------------------------------------------------------------------

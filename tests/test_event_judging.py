@@ -325,3 +325,24 @@ def test_reliability_bins_of_reviewed_suggestions() -> None:
     top = bins[1]
     assert top.observed_rate == 0.75 and top.ci_low < 0.75 < top.ci_high
     assert resolver_reliability([]) == []
+
+
+# --- the index reads the event only where it matters ---------------------------------------------
+
+
+def test_the_index_files_a_question_by_its_parts_that_never_word_the_act() -> None:
+    # The act's words ("raise OR raises OR hike"; a frame's, or the title's verb) are left
+    # out of the topic, so the index files the question by the rest without reading its
+    # event; news of the opposite act still reaches the judge through it.
+    assert [str(p) for p in FED.sure_parts] == [
+        '"Federal Reserve" OR Fed OR FOMC OR "central bank"'
+    ]
+    cut = news("Fed cuts rates by half a point", "", "2023-03-22T18:00:00")
+    assert [v.kind for v in MatchIndex([FED]).match(cut)] == ["against"]
+    # A lowercase word of the title may be its verb ("minutes"): a part holding one is not
+    # sure; names are.
+    minutes = question("Will the Fed publish minutes?", "Fed minutes", "2023-03-01", "2023-06-30")
+    assert [str(p) for p in minutes.sure_parts] == ["Fed"]
+    book = question("Will the Fed publish its Beige Book?", 'Fed "Beige Book"', "2023-03-01",
+                    "2023-06-30")  # fmt: skip
+    assert [str(p) for p in book.sure_parts] == ["Fed", '"Beige Book"']

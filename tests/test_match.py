@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from forecasts.derived_query import derive_query
 from forecasts.news_query import parse_query
 from forecasts.tables import links_t, questions_t, suggestions_t
 from resolvers.analysis import AnalysedItem, MatchItem, QuestionSpec, question_spec
@@ -335,3 +336,52 @@ def test_status_quo_question_news_suggests_no(db: Database):
     _record(db, [item("Assad steps down as Syria's president", when="2016-06-01T12:00:00Z")])
     [pending] = _pending(db)
     assert pending.outcome == "no"
+
+
+def test_an_item_meets_only_the_questions_both_of_whose_parts_it_carries():
+    # A thousand questions share "Russia": an item about Russia and none of their places is
+    # judged against none of them, and one naming a place against that question alone, so
+    # the work per item does not grow with the questions open.
+    index = MatchIndex([spec(n, f"Russia Place{n}") for n in range(1000)])
+    index.match(item("Russia holds talks in Moscow"))
+    assert index.evaluations == 0
+    verdicts = index.match(item("Russia deploys troops to Place7"))
+    assert [v.question_id for v in verdicts] == [7]
+    assert index.evaluations == 1
+
+
+def test_the_index_finds_every_verdict_judging_every_question_finds():
+    # The index and its prefilters only skip what cannot match: judging every in-window
+    # question for every seed item gives the same verdicts, derived queries included.
+    index, archive = _seed_index()
+    questions = json.loads((SEEDS / "questions.json").read_text(encoding="utf-8"))
+    derived = [
+        question_spec(
+            100 + n,
+            derive_query(q["title"]),
+            date.fromisoformat(q["opened_on"]),
+            date.fromisoformat(q["resolve_by"]),
+            q["default_outcome"],
+            q["title"],
+        )
+        for n, q in enumerate(questions)
+    ]
+    specs = index.questions + [s for s in derived if s]
+    index = MatchIndex(specs)
+    for entry in archive:
+        analysed = AnalysedItem(_archive_item(entry))
+        day = analysed.item.day
+        every = [
+            v
+            for q in specs
+            if q.opened_on <= day <= q.resolve_by and (v := judge(q, analysed)) is not None
+        ]
+        every.sort(key=lambda v: (-v.score, v.question_id))
+        assert index.match(analysed) == every, entry["key"]
+
+
+def test_a_question_is_analysed_once_until_it_changes():
+    fields = (1, WITHDRAW, date(2016, 1, 1), date(2018, 12, 31), "no", "Will Russia leave Syria?")
+    first = question_spec(*fields)
+    assert question_spec(*fields) is first
+    assert question_spec(*fields[:1], "Russia Syria", *fields[2:]) is not first

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forecasts import news_query
 from forecasts.derived_query import derive_query
 from forecasts.errors import InvalidInput
 from forecasts.news_query import And, Not, Or, Term, parse_query
@@ -174,3 +175,29 @@ def test_any_text_parses_or_gets_a_clear_error(text: str):
     else:
         # What parsed prints back as a query that parses to the same tree.
         assert parse_query(str(query.root)).root == query.root
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(
+        st.sampled_from(["Fed", "rates", "hike", '"interest rates"', "OR", "or", "(", ")",
+                         "-cut", "AND", '"', "U.S.", "al-Assad", "'s", "“central bank”"]),
+        min_size=1,
+        max_size=9,
+    )
+)  # fmt: skip
+def test_common_queries_read_fast_give_the_same_tree_or_error(tokens: list[str]):
+    # The cycle parses every open question's query; the common shapes take a faster path,
+    # which must agree with the general parser on every tree and every refusal.
+    text = " ".join(tokens)
+    try:
+        general = news_query._Parser(news_query._lex(text)).parse()
+    except InvalidInput:
+        general = None
+    fast = news_query._parse_simple(text)
+    assert fast is None or fast == general
+    try:
+        assert parse_query(text).root == general
+    except InvalidInput:
+        # Refused by the parser, or (an exclusion alone) after it.
+        assert general is None or fast is None
