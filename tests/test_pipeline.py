@@ -20,11 +20,10 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import delete, func, select
 
 from forecasts.tables import news_t, questions_t, sources_t
-from resolvers.sources import parsing
 from resolvers.cycle import run_cycle
 from resolvers.fetch import Fetcher
 from resolvers.items import FetchOutcome, PollConfig
-from resolvers.sources import SourceSpec, poll_source
+from resolvers.sources import SourceSpec, parsing, poll_source
 from service.db import Database
 from tests.factories import store_question, store_source
 from tests.waiting import wait_until
