@@ -53,7 +53,7 @@ class MatchIndex:
         self.postings: dict[str, list[int]] = defaultdict(list)
         # first anchor -> second anchor -> questions filed under the pair
         self.pairs: dict[str, dict[str, list[int]]] = {}
-        with _no_collection_pauses():
+        with no_collection_pauses():
             self._file(sample)
         self._singles = frozenset(self.postings)
         self._firsts = frozenset(self.pairs)
@@ -140,7 +140,7 @@ class MatchIndex:
 
 
 @contextmanager
-def _no_collection_pauses() -> Iterator[None]:
+def no_collection_pauses() -> Iterator[None]:
     """Filing 100,000 questions allocates a few million small objects and no reference
     cycles: the cyclic collector's passes over everything alive would cost a third of the
     build for nothing. Reference counting still frees what dies meanwhile."""

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 from forecasts.tables import news_t, questions_t
 from resolvers.analysis import MatchItem, QuestionSpec, question_spec
 from resolvers.items import chunks
+from resolvers.match import no_collection_pauses
 
 
 def load_open_questions(conn: Connection, *, match_pending: bool = False) -> list[QuestionSpec]:
@@ -37,6 +38,14 @@ def load_open_questions(conn: Connection, *, match_pending: bool = False) -> lis
             questions_t.c.news_query_derived,
         ).where(*where)
     )
+    # Analysing 100,000 questions makes millions of small objects and no cycles: the same
+    # reason as the index build's.
+    with no_collection_pauses():
+        specs = _specs(rows)
+    return specs
+
+
+def _specs(rows: Any) -> list[QuestionSpec]:
     specs = []
     for r in rows:
         spec = question_spec(
