@@ -7,9 +7,12 @@ Questions, forecasts and resolutions are made through the domain's own functions
 from __future__ import annotations
 
 from datetime import date
+from importlib import resources
 from typing import Any
 
-from sqlalchemy import insert
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, insert, text
 
 from forecasts import questions as domain
 from forecasts.models import utcnow
@@ -110,3 +113,37 @@ __all__ = [
     "store_resolution",
     "store_source",
 ]
+
+
+def upgrade_to(db: Database, revision: str) -> None:
+    """Migrate `db` only as far as `revision`, to hold data the way an older release did."""
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("service").joinpath("migrations"))
+    )
+    with db.engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        conn.commit()
+
+
+def store_old_resolved_question(conn: Connection) -> None:
+    """Question 1, resolved yes on 2020-06-01, with Ann's forecast of 0.7: raw rows that
+    every schema from revision 0003 on accepts (no domain code of today involved)."""
+    conn.execute(
+        text(
+            "INSERT INTO questions (id, title, resolution_criteria, opened_on, resolve_by,"
+            " tags, tag_index, news_query, match_pending, default_outcome, status,"
+            " outcome, resolved_on, evidence_urls, created_at, updated_at) VALUES"
+            " (1, 'Will the port reopen this year?', 'Reopened.', '2020-01-01',"
+            " '2020-12-31', '[]', '', 'port reopen', 0, 'no', 'resolved', 'yes',"
+            " '2020-06-01', '[]', '2020-01-01 00:00:00', '2020-01-01 00:00:00')"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO forecasts (question_id, forecaster, forecaster_key, probability,"
+            " made_on, created_at) VALUES (1, 'Ann', 'ann', 0.7, '2020-01-02',"
+            " '2020-01-02 00:00:00')"
+        )
+    )

@@ -3,28 +3,15 @@ older revision is migrated to the newest one with every row and every rule intac
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from service.db import Database
 from tests.conftest import make_settings
-
-
-def _upgrade(db: Database, revision: str) -> None:
-    config = Config()
-    config.set_main_option(
-        "script_location", str(resources.files("service").joinpath("migrations"))
-    )
-    with db.engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-        conn.commit()
+from tests.factories import store_old_resolved_question, upgrade_to
 
 
 @pytest.mark.parametrize("start", ["0003", "0006"])
@@ -32,25 +19,9 @@ def test_upgrading_keeps_every_row_and_rule(tmp_path: Path, start: str) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     db = Database(url, make_settings(url))
     try:
-        _upgrade(db, start)
+        upgrade_to(db, start)
         with db.write() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO questions (id, title, resolution_criteria, opened_on, resolve_by,"
-                    " tags, tag_index, news_query, match_pending, default_outcome, status,"
-                    " outcome, resolved_on, evidence_urls, created_at, updated_at) VALUES"
-                    " (1, 'Will the port reopen this year?', 'Reopened.', '2020-01-01',"
-                    " '2020-12-31', '[]', '', 'port reopen', 0, 'no', 'resolved', 'yes',"
-                    " '2020-06-01', '[]', '2020-01-01 00:00:00', '2020-01-01 00:00:00')"
-                )
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO forecasts (question_id, forecaster, forecaster_key, probability,"
-                    " made_on, created_at) VALUES (1, 'Ann', 'ann', 0.7, '2020-01-02',"
-                    " '2020-01-02 00:00:00')"
-                )
-            )
+            store_old_resolved_question(conn)
             conn.execute(
                 text(
                     "INSERT INTO audit_log (at, actor, action, object, object_id, question_id)"

@@ -11,14 +11,11 @@ import math
 import random
 import threading
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from alembic import command
-from alembic.config import Config
 from sklearn.metrics import roc_auc_score
 from sqlalchemy import text
 
@@ -28,6 +25,7 @@ from forecasts.schemas import ForecastIn, QuestionCreate, ResolveIn, ScoresOut
 from service import scoreboard_store
 from service.db import Database
 from tests.conftest import make_settings
+from tests.factories import store_old_resolved_question, upgrade_to
 
 TODAY = date(2026, 6, 1)
 START = date(2026, 1, 1)
@@ -384,40 +382,13 @@ def test_resolutions_committed_at_once_add_up(db: Database) -> None:
     check_every_view(db)
 
 
-def _upgrade(db: Database, revision: str) -> None:
-    config = Config()
-    config.set_main_option(
-        "script_location", str(resources.files("service").joinpath("migrations"))
-    )
-    with db.engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-        conn.commit()
-
-
 def test_the_migration_scores_what_is_already_stored(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     db = Database(url, make_settings(url))
     try:
-        _upgrade(db, "0008")
+        upgrade_to(db, "0008")
         with db.write() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO questions (id, title, resolution_criteria, opened_on, resolve_by,"
-                    " tags, tag_index, news_query, match_pending, default_outcome, status,"
-                    " outcome, resolved_on, evidence_urls, created_at, updated_at) VALUES"
-                    " (1, 'Will the port reopen this year?', 'Reopened.', '2020-01-01',"
-                    " '2020-12-31', '[]', '', 'port reopen', 0, 'no', 'resolved', 'yes',"
-                    " '2020-06-01', '[]', '2020-01-01 00:00:00', '2020-01-01 00:00:00')"
-                )
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO forecasts (question_id, forecaster, forecaster_key, probability,"
-                    " made_on, created_at) VALUES (1, 'Ann', 'ann', 0.7, '2020-01-02',"
-                    " '2020-01-02 00:00:00')"
-                )
-            )
+            store_old_resolved_question(conn)
         db.migrate()
         body = scores(db)
         assert body.n == 1
