@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from service.worker import READY_LINE
 from tests import waiting
-from tests.conftest import ADMIN, ADMIN_SECRET, PG_ADMIN_URL, _pg_reachable
+from tests.conftest import ADMIN, ADMIN_SECRET, PG_ADMIN_URL, require_postgresql
 from tests.test_queue import AMQP_URL, queue_name, rss  # noqa: F401 (queue_name: a fixture)
 
 PROCFILE = Path(__file__).parent.parent / "deploy" / "Procfile"
@@ -54,9 +54,7 @@ def procfile() -> dict[str, str]:
 @pytest.fixture
 def scratch_pg() -> Iterator[str]:
     """A new, empty PostgreSQL database (the processes migrate it), dropped after."""
-    reason = _pg_reachable()
-    if reason:
-        pytest.skip(reason)
+    require_postgresql()
     base = make_url(PG_ADMIN_URL)
     name = f"forecasts_mp_{uuid.uuid4().hex[:10]}"
     params: dict[str, Any] = dict(
