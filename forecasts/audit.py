@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
+from forecasts.deferred_writes import append_audit_row
 from forecasts.errors import InvalidInput
 from forecasts.models import utcnow
 from forecasts.schemas import AuditEntryOut
@@ -31,7 +32,6 @@ Action = Literal[
     "webhook.create",
     "webhook.delete",
 ]
-INSERT_ENTRY = insert(audit_t)
 
 
 def plain(value: Any) -> Any:
@@ -55,9 +55,9 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Append one audit row inside the caller's transaction."""
-    conn.execute(
-        INSERT_ENTRY,
+    """Append one audit row inside the caller's transaction (at its end, in a batch)."""
+    append_audit_row(
+        conn,
         {
             "at": utcnow(),
             "actor": actor or "unknown",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, event, select
 
 from forecasts.tables import forecasts_t
 
@@ -54,8 +54,38 @@ FIRST_SPELLING = (
 )
 
 
+# First spellings already read on a connection, kept on it (conn.info lives as long as the
+# database connection). A first spelling never changes once committed: forecasts are never
+# deleted. One read inside a transaction that is then rolled back (a failed batch, a
+# savepoint released by an error) may be of a row that never lands, so any rollback on the
+# connection forgets them all.
+_SPELLINGS = "forecasts.identity.first_spellings"
+
+
+def _forget_spellings(conn: Connection, *_args: object) -> None:
+    conn.info.pop(_SPELLINGS, None)
+
+
+def _forget_on_rollback(engine: Engine) -> None:
+    for name in ("rollback", "rollback_savepoint"):
+        if not event.contains(engine, name, _forget_spellings):
+            event.listen(engine, name, _forget_spellings)
+
+
 def display_name(conn: Connection, name: str) -> str:
     """The spelling the forecaster was first recorded under, or this one (spaces tidied) for
     a new forecaster."""
-    found = conn.execute(FIRST_SPELLING, {"key": forecaster_key(name)}).first()
-    return str(found.forecaster) if found is not None else " ".join(name.split())
+    key = forecaster_key(name)
+    known: dict[str, str] | None = conn.info.get(_SPELLINGS)
+    if known is not None and key in known:
+        return known[key]
+    found = conn.execute(FIRST_SPELLING, {"key": key}).first()
+    if found is None:
+        return " ".join(name.split())
+    if known is None:
+        _forget_on_rollback(conn.engine)
+        known = conn.info[_SPELLINGS] = {}
+    if len(known) > 10_000:
+        known.clear()
+    known[key] = str(found.forecaster)
+    return known[key]

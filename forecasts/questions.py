@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from forecasts import audit, score_totals
+from forecasts import audit, deferred_writes, score_totals
 from forecasts.derived_query import derive_query
 from forecasts.errors import Conflict, Forbidden, InvalidInput, NotFound, QuestionClosed
 from forecasts.estimates import normalise_phrase, probability_of
@@ -36,18 +36,14 @@ from forecasts.schemas import (
 )
 from forecasts.tables import forecasts_t as forecasts
 from forecasts.tables import questions_t as questions
-from forecasts.tables import revision_t as revision
 from forecasts.tables import suggestions_t as suggestions
 
 # Built once: constructing a statement costs more than SQLite takes to run it, and the
 # create path is the service's hottest write.
 INSERT_QUESTION = insert(questions).returning(questions.c.id)
 INSERT_FORECAST = insert(forecasts).returning(forecasts.c.id)
-BUMP_REVISION = update(revision).where(revision.c.id == 1).values(value=revision.c.value + 1)
-TOUCH_QUESTION = (
-    update(questions)
-    .where(questions.c.id == bindparam("touched_id"))
-    .values(updated_at=bindparam("touched_at"))
+FORECAST_TARGET = select(questions.c.status, questions.c.resolve_by).where(
+    questions.c.id == bindparam("target_id")
 )
 
 
@@ -294,9 +290,13 @@ def _question_row(conn: Connection, question_id: int) -> Any:
 
 def _open_question_row(conn: Connection, question_id: int) -> Any:
     row = _question_row(conn, question_id)
-    if row.status != "open":
-        raise QuestionClosed(f"question {question_id} is {row.status}; it takes no more changes")
+    _refuse_closed(question_id, row.status)
     return row
+
+
+def _refuse_closed(question_id: int, status: str) -> None:
+    if status != "open":
+        raise QuestionClosed(f"question {question_id} is {status}; it takes no more changes")
 
 
 def _check_owner(row: Any, who: Principal, doing: str) -> None:
@@ -330,7 +330,11 @@ def store_forecast(
 ) -> dict[str, Any]:
     """add_forecast, answering with the row it wrote (its id included)."""
     who = acting(actor)
-    row = _open_question_row(conn, question_id)
+    # Only what a forecast needs of its question: the hottest write after creation.
+    row = conn.execute(FORECAST_TARGET, {"target_id": question_id}).first()
+    if row is None:
+        raise NotFound(f"question {question_id} not found")
+    _refuse_closed(question_id, row.status)
     values = forecast_values(
         conn,
         spec,
@@ -341,7 +345,7 @@ def store_forecast(
         actor=who,
     )
     values["id"] = _insert_forecast(conn, values, who)
-    conn.execute(TOUCH_QUESTION, {"touched_id": question_id, "touched_at": utcnow()})
+    deferred_writes.touch_question(conn, question_id, utcnow())
     bump_revision(conn)
     return values
 
@@ -540,4 +544,4 @@ def _supersede_pending(conn: Connection, question_id: int, *, actor: str | None,
 
 def bump_revision(conn: Connection) -> None:
     """Record, inside the writer's transaction, that questions or forecasts changed."""
-    conn.execute(BUMP_REVISION)
+    deferred_writes.bump_revision(conn)

@@ -6,6 +6,7 @@ Infinity are refused before anything is written.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -49,7 +50,14 @@ _DROP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
 MAX_BODY_DEPTH = 32
 
 
+# One scan finds whatever cleaning would change or refuse, so a clean string (nearly all of
+# them) costs one regex search and is kept as it is.
+_NEEDS_CLEANING = re.compile("[\x00\ud800-\udfff" + INVISIBLE + "]")
+
+
 def _clean_text(value: str) -> str:
+    if _NEEDS_CLEANING.search(value) is None:
+        return value
     if "\x00" in value:
         raise ValueError("text must not contain NUL (\\u0000) characters")
     try:

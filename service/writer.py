@@ -2,11 +2,14 @@
 
 A request hands its change (a function of an open connection, calling the domain) to the
 writer and awaits it; the event loop stays free meanwhile. The writer's thread takes every
-change queued by then, runs each inside its own SAVEPOINT in ONE transaction, so a change that
-fails rolls back alone and its request gets its own error (a 4xx for a domain error), and then
-COMMITs once for the whole batch. Only after that COMMIT is any request answered, so an
-acknowledged write is as durable as a write committed alone. If the COMMIT itself fails, each
-change of the batch is run again in a transaction of its own, so only the one at fault fails.
+change queued by then and runs them all in ONE transaction, then COMMITs once for the whole
+batch; the batch's audit rows and revision bump are written together just before that COMMIT
+(forecasts.deferred_writes). If a change fails, the transaction is rolled back and the batch
+runs again with each change inside its own SAVEPOINT, so the change at fault rolls back alone
+and its request gets its own error (a 4xx for a domain error). Only after that COMMIT is any
+request answered, so an acknowledged write is as durable as a write committed alone. If the
+COMMIT itself fails, each change of the batch is run again in a transaction of its own, so
+only the one at fault fails.
 
 Why: a commit is the expensive part of a small write (an fsync on PostgreSQL, the write lock
 and WAL append on SQLite); sharing it among the writes queued meanwhile is what lets many
@@ -27,6 +30,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
+
+from forecasts.deferred_writes import deferring
 
 T = TypeVar("T")
 log = logging.getLogger("forecasts.writer")
@@ -133,28 +138,40 @@ class GroupWriter:
                 log.debug("could not close the writer's connection", exc_info=True)
             self._conn = None
 
-    def _commit(self, batch: list[_Job], *, retried: bool = False) -> None:
+    def _commit(
+        self, batch: list[_Job], *, retried: bool = False, savepoints: bool = False
+    ) -> None:
+        """Run the batch in one transaction. First without savepoints (two statements fewer
+        per change); if any change fails, the whole transaction is rolled back and the batch
+        runs again with a savepoint around each change, so only the one at fault fails."""
         outcomes: list[tuple[_Job, bool, Any]] = []
         try:
-            with self.db.write_on(self._connection()) as conn:
-                if len(batch) == 1:
-                    # Alone in its transaction, a change needs no savepoint: its error rolls
-                    # its own transaction back.
-                    try:
-                        outcomes.append((batch[0], True, batch[0].change(conn)))
-                    except Exception as exc:  # noqa: BLE001 - handed to the job's request
-                        raise _ChangeFailed(exc) from exc
+            with self.db.write_on(self._connection()) as conn, deferring(conn) as deferred:
+                if not savepoints or len(batch) == 1:
+                    # Alone in its transaction (or optimistically, all of them together), a
+                    # change needs no savepoint: its error rolls the transaction back.
+                    for job in batch:
+                        try:
+                            outcomes.append((job, True, job.change(conn)))
+                        except Exception as exc:  # noqa: BLE001 - handed to the job's request
+                            raise _ChangeFailed(exc) from exc
                 else:
                     for job in batch:
+                        mark = deferred.mark()
                         try:
                             with conn.begin_nested():
                                 outcomes.append((job, True, job.change(conn)))
                         except Exception as exc:  # noqa: BLE001 - handed to the job's request
+                            deferred.undo_to(mark)
                             outcomes.append((job, False, exc))
         except _ChangeFailed as failed:
             if self._dropped() and not retried:
                 self._release()
-                self._commit(batch, retried=True)
+                self._commit(batch, retried=True, savepoints=savepoints)
+                return
+            if len(batch) > 1:
+                # Nothing of the batch landed: run it again, each change in its savepoint.
+                self._commit(batch, retried=retried, savepoints=True)
                 return
             batch[0].future.set_exception(failed.error)
             return
@@ -164,7 +181,7 @@ class GroupWriter:
             dropped = self._dropped()
             self._release()
             if dropped and not retried:
-                self._commit(batch, retried=True)
+                self._commit(batch, retried=True, savepoints=savepoints)
                 return
             if len(batch) == 1:
                 batch[0].future.set_exception(exc)

@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Connection, func, select
 
+from forecasts import question_views as views
 from forecasts import questions as domain
 from forecasts.errors import InvalidInput, QuestionClosed
 from forecasts.schemas import ForecastIn
@@ -159,6 +160,48 @@ def test_a_failing_change_in_a_batch_fails_alone_and_writes_nothing(db: Database
     assert {f"Will the good change {n} land?" for n in range(3)} <= titles
     assert "Will the half-written change vanish?" not in titles
     assert _count(db, forecasts_t, forecasts_t.c.question_id == closed) == 0
+    # The batch's audit rows are written together at its end: the three that landed have
+    # theirs, the refused half-write has none, and readers see the revision move.
+    with db.read() as conn:
+        audited = set(
+            conn.execute(
+                select(audit_t.c.object_id).where(audit_t.c.action == "question.create")
+            ).scalars()
+        )
+    assert set(landed) <= audited
+    assert audited <= ids
+    assert _count(db, audit_t, audit_t.c.action == "forecast.create") == 0
+
+
+def test_a_batch_moves_the_revision_readers_cache_pages_by(db: Database) -> None:
+    today = domain.utc_today()
+    with db.read() as conn:
+        before = views.data_version(conn)
+    _holding, release = _hold_the_writer(db)
+    futures = [
+        db.writer.submit(
+            lambda conn, n=n: (
+                domain.store_question(
+                    conn,
+                    question_spec(title=f"Will batched change {n} land?"),
+                    today=today,
+                    actor="t",
+                ).id
+            )
+        )
+        for n in range(4)
+    ]
+    release.set()
+    made = [f.result(30) for f in futures]
+    with db.read() as conn:
+        assert views.data_version(conn) > before
+        rows = conn.execute(
+            select(audit_t.c.object_id, audit_t.c.actor).where(
+                audit_t.c.action == "question.create"
+            )
+        ).all()
+    assert sorted(r.object_id for r in rows) == sorted(made)
+    assert {r.actor for r in rows} == {"t"}
 
 
 def test_a_refused_write_among_concurrent_ones_gets_its_own_4xx(

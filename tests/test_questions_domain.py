@@ -12,7 +12,9 @@ from forecasts import questions as domain
 from forecasts import restore
 from forecasts.errors import InvalidInput, NotFound, QuestionClosed, UnknownEstimate
 from forecasts.estimates import estimate_table, normalise_phrase, probability_of
+from forecasts.identity import Principal
 from forecasts.schemas import ForecastIn, QuestionCreate, ResolveIn
+from tests.factories import store_question
 
 TODAY = date(2026, 3, 1)
 
@@ -225,3 +227,28 @@ def test_a_restored_question_obeys_the_rules_a_stored_one_does() -> None:
     stored = restore.check_question(values, "question 41")
     assert stored["tags"] == ["ports"]
     assert stored["tag_index"] == domain.tag_index(["ports"]), "the tag index is the domain's"
+
+
+def test_a_first_spelling_read_from_a_rolled_back_write_is_forgotten(sqlite_db) -> None:  # noqa: ANN001
+    """The first spelling of a forecaster is remembered on the connection, but one read from
+    a forecast that is then rolled back never names the forecaster."""
+    today = domain.utc_today()
+    qid = store_question(sqlite_db, today=today)
+    admin = Principal("admin", frozenset({"admin"}))
+
+    def forecast_as(conn, name: str) -> str:  # noqa: ANN001
+        spec = ForecastIn(forecaster=name, probability=0.5, made_on=date(2020, 6, 1))
+        return str(domain.store_forecast(conn, qid, spec, today=today, actor=admin)["forecaster"])
+
+    with sqlite_db.engine.connect() as conn:
+        with pytest.raises(RuntimeError), conn.begin():
+            assert forecast_as(conn, "Zed Example") == "Zed Example"
+            # Read back inside the same transaction: the spelling is the uncommitted one.
+            assert forecast_as(conn, "ZED EXAMPLE") == "Zed Example"
+            raise RuntimeError("the transaction is rolled back")
+        with conn.begin():
+            assert forecast_as(conn, "zed EXAMPLE") == "zed EXAMPLE"
+            assert forecast_as(conn, "Zed Example") == "zed EXAMPLE"
+    with sqlite_db.read() as conn:
+        shown = {f.forecaster for f in views.get_question(conn, qid).forecasts}
+    assert shown == {"zed EXAMPLE"}

@@ -20,10 +20,12 @@ from forecasts.schemas import (
     ResolveIn,
 )
 from service.api.deps import MAX_ID, DbDep, Limit, Offset
+from service.api.fast_route import HappyPathRoute
 from service.auth import ForecastScope, ReviewScope
 from service.schemas import ForecastCreated
 
-router = APIRouter(prefix="/api/questions", tags=["questions"])
+# The create and forecast routes are the service's hottest writes (service/api/fast_route.py).
+router = APIRouter(prefix="/api/questions", tags=["questions"], route_class=HappyPathRoute)
 QuestionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the question's id")]
 
 
