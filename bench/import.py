@@ -8,8 +8,13 @@ then times the real command line (`forecasts import FILE`, in a subprocess so it
 is its own) into a fresh, migrated SQLite file and a fresh PostgreSQL database.
 
 The floor is the leanest honest way to load the same file into the same tables (same indexes,
-triggers and CHECK constraints): the standard library's json.load (or csv.reader) of the whole
-file, then plain sqlite3 executemany (PostgreSQL: psycopg COPY) of tuples, no checks of ours.
+triggers, foreign keys and CHECK constraints at the end): the standard library's json.load (or
+csv.reader) of the whole file, then plain sqlite3 executemany (PostgreSQL: psycopg COPY, in
+text: the values are the file's text) of tuples, no checks of ours and no score totals.
+Like the import, it loads the empty tables without their secondary indexes (PostgreSQL: and
+foreign keys) and builds them again (adds them back) before the same transaction commits,
+since that is the cheaper way to the same end state; unlike the import it keeps SQLite's
+CHECK-emulating triggers, because it checks nothing itself.
 
     .venv/bin/python bench/import.py [--questions 10000] [--forecasts 100] [--formats json,csv]
         [--databases sqlite,postgresql]
@@ -261,10 +266,18 @@ def floor(path: Path, url: str) -> None:
             conn.execute(f"PRAGMA {pragma}")
         conn.execute("PRAGMA cache_size=-262144")  # what the import gives itself
         conn.execute("BEGIN IMMEDIATE")
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name IN ('forecasts', 'audit_log')"
+        ).fetchall()
+        for index, _sql in indexes:
+            conn.execute(f'DROP INDEX "{index}"')
         for name, columns, rows in tables:
             quoted = ", ".join(f'"{c}"' for c in columns)
             marks = ", ".join("?" for _ in columns)
             conn.executemany(f"INSERT INTO {name} ({quoted}) VALUES ({marks})", rows)
+        for _index, sql in indexes:
+            conn.execute(sql)
         conn.execute("COMMIT")
         conn.close()
         return
@@ -272,11 +285,34 @@ def floor(path: Path, url: str) -> None:
 
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
         with conn.cursor() as cursor:
+            again = []
+            for name in ("forecasts", "audit_log"):
+                cursor.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND "
+                    "indexname NOT IN (SELECT conname FROM pg_constraint)",
+                    (name,),
+                )
+                for index, sql in cursor.fetchall():
+                    cursor.execute(f'DROP INDEX "{index}"')
+                    again.append(sql)
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype = 'f'",
+                    (name,),
+                )
+                for key, definition in cursor.fetchall():
+                    cursor.execute(f'ALTER TABLE {name} DROP CONSTRAINT "{key}"')
+                    again.append(f'ALTER TABLE {name} ADD CONSTRAINT "{key}" {definition}')
             for name, columns, rows in tables:
                 quoted = ", ".join(f'"{c}"' for c in columns)
+                # Text: the values are the file's text, for the server to parse (packing them
+                # as binary would first need them parsed in Python).
                 with cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # as the import
+            for sql in again:
+                cursor.execute(sql)
 
 
 # -- the run ------------------------------------------------------------------------------------

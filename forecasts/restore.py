@@ -20,6 +20,10 @@ from forecasts.tables import questions_t as questions
 from forecasts.tables import suggestions_t as suggestions
 
 STATUSES = ("open", "resolved", "annulled")
+# The SQLite triggers (migration 0003: SQLite's stand-ins for CHECK constraints) whose rule
+# these checks enforce on every row they pass, by table: a bulk load of checked rows may set
+# them aside for its duration (service.bulk.loading). check_forecast: probability in [0, 1].
+CHECKED_BY_RESTORE: dict[str, tuple[str, ...]] = {"forecasts": ("ck_forecasts_probability_insert",)}
 # Ids looked up per statement: under SQLite's and psycopg's bound-parameter limits.
 LOOKUP_CHUNK = 900
 
@@ -73,6 +77,51 @@ def check_forecast(where: str, n: int, forecaster: Any, probability: Any, made_o
         raise InvalidInput(
             f"{where}, forecast {n}: forecaster and made_on are required", field="forecaster"
         )
+
+
+_NUMBERS = frozenset({int, float, bool})
+
+
+def check_forecasts(
+    where: str,
+    first: int,
+    forecasters: Sequence[Any],
+    probabilities: Sequence[Any],
+    made_ons: Sequence[Any],
+) -> None:
+    """check_forecast on a question's forecasts at once (numbered from `first`), given as
+    columns: the same rules, checked a column at a time in C, and the first forecast that
+    breaks one named by check_forecast itself (as is any the quick look cannot vouch for).
+    For a million forecasts a call apiece costs more than the rest of the checking."""
+    if (
+        set(map(type, probabilities)) <= _NUMBERS
+        and set(map(type, forecasters)) <= {str}
+        and set(map(type, made_ons)) <= {date}
+        and all(forecasters)
+    ):
+        if not probabilities:
+            return
+        total = sum(probabilities)
+        # (a NaN is in no range, and makes the sum NaN, which min and max would not show)
+        if total == total and min(probabilities) >= 0.0 and max(probabilities) <= 1.0:
+            return
+    for n, values in enumerate(zip(forecasters, probabilities, made_ons, strict=True), first):
+        check_forecast(where, n, *values)
+
+
+def check_audit_entries(
+    ids: Sequence[Any], actions: Sequence[Any], actors: Sequence[Any], ats: Sequence[Any]
+) -> None:
+    """check_audit_entry on many rows at once, given as columns (as check_forecasts)."""
+    if (
+        set(map(type, ids)) <= {int}
+        and set(map(type, ats)) <= {datetime}
+        and all(actions)
+        and all(actors)
+    ):
+        return
+    for values in zip(ids, actions, actors, ats, strict=True):
+        check_audit_entry(*values)
 
 
 def check_audit_entry(entry_id: Any, action: Any, actor: Any, at: Any) -> None:

@@ -7,13 +7,15 @@ file (never decoded whole, never copied); the CSV by the csv module."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from operator import itemgetter
+from itertools import groupby, repeat
+from operator import attrgetter, itemgetter
 from typing import Any, TextIO
 
 import msgspec
+from msgspec.structs import astuple
 from sqlalchemy import Date, DateTime
 
 from forecasts import restore
@@ -117,6 +119,57 @@ class _Forecasts:
             + (created_by, _aware(created) if created is not None else utcnow())
         )
 
+    def _refuse(self, where: str, first: int, columns: Sequence[Any]) -> None:
+        """Name the first of these forecasts `add` would refuse (an id used twice among
+        them), keeping nothing."""
+        taken: set[int] = set()
+        for n, row in enumerate(zip(*columns, strict=True), first):
+            fid, forecaster, probability, _estimate, made_on = row[:5]
+            restore.check_forecast(where, n, forecaster, probability, made_on)
+            if fid is not None:
+                if fid in self.ids or fid in taken:
+                    raise InvalidInput(f"{where}, forecast {n}: id {fid} is used twice", field="id")
+                taken.add(fid)
+        raise AssertionError("an id used twice was not found")  # (never: the caller saw one)
+
+    def add_all(self, where: str, first: int, question: int, columns: Sequence[Any]) -> None:
+        """Forecasts `first`, `first` + 1, ... of a question at once, as the columns of the
+        rows `add` takes: checked a column at a time (restore.check_forecasts), and nothing
+        kept unless all of them pass. Ids used twice are named in the order `add` would."""
+        fids, forecasters, probabilities, estimates, made_ons, rationales, bys, created = columns
+        count = len(forecasters)
+        if not count:
+            return
+        if not self.new_ids:
+            given = [fid for fid in fids if fid is not None]
+            if len(set(given)) != len(given) or not self.ids.isdisjoint(given):
+                self._refuse(where, first, columns)
+        restore.check_forecasts(where, first, forecasters, probabilities, made_ons)
+        if self.new_ids:
+            fids = (None,) * count
+        else:
+            self.ids.update(given)
+        keys = self.keys
+        for name in set(forecasters).difference(keys):
+            keys[name] = forecaster_key(name)
+        if None in created or any(c.tzinfo is None for c in created):
+            created = [_aware(c) if c is not None else utcnow() for c in created]
+        self.out.extend(
+            zip(
+                fids,
+                repeat(question, count),
+                forecasters,
+                map(keys.__getitem__, forecasters),
+                map(float, probabilities),
+                estimates,
+                made_ons,
+                rationales,
+                bys,
+                created,
+                strict=True,
+            )
+        )
+
 
 def _aware(instant: datetime) -> datetime:
     # An instant written without an offset is UTC, as the service stores every instant.
@@ -216,13 +269,7 @@ class _JsonDocument(msgspec.Struct):
     suggestions: list[msgspec.Raw] = []
     evidence_links: list[msgspec.Raw] = []
     sources: list[msgspec.Raw] = []
-    audit: list[msgspec.Raw] = []
-
-
-def _json_text(raw: msgspec.Raw) -> str | None:
-    if bytes(raw) == b"null":
-        return None
-    return msgspec.json.format(raw, indent=-1).decode()
+    audit: msgspec.Raw = msgspec.Raw(b"[]")
 
 
 def read_json(buffer: Any, *, new_ids: bool, progress: Progress | None = None) -> Checked:
@@ -239,7 +286,9 @@ def read_json(buffer: Any, *, new_ids: bool, progress: Progress | None = None) -
     ledger = _Question(checked, new_ids)
     rows = _Forecasts(checked.forecasts, new_ids)
     decode_question = msgspec.json.Decoder(_JsonQuestion).decode
-    total = len(document.questions) + len(document.audit)
+    # The audit log first (decoded whole, in C): its length is part of the progress total.
+    entries = [] if new_ids else _decode_audit(document.audit)
+    total = len(document.questions) + len(entries)
     for n, raw in enumerate(document.questions, start=1):
         try:
             record = decode_question(raw)
@@ -258,14 +307,9 @@ def read_json(buffer: Any, *, new_ids: bool, progress: Progress | None = None) -
         question = ledger.add(values, where)
         # (defstruct's fields are unknown to a type checker)
         history: list[_JsonForecast] = getattr(record, "forecasts") or []  # noqa: B009
-        for k, f in enumerate(history, start=1):
-            rows.add(
-                where,
-                k,
-                question,
-                (f.id, f.forecaster, f.probability, f.estimate, f.made_on, f.rationale)
-                + (f.created_by, f.created_at),
-            )
+        if history:
+            # Columns straight from the structs (astuple is C), in _JsonForecast's order.
+            rows.add_all(where, 1, question, list(zip(*map(astuple, history), strict=True)))
         if progress is not None and n % 200 == 0:
             progress("checking", n, total)
     if not new_ids:
@@ -276,7 +320,7 @@ def read_json(buffer: Any, *, new_ids: bool, progress: Progress | None = None) -
         checked.links = [
             _typed(links, r, keep=True) for r in _dicts(document.evidence_links, "evidence_links")
         ]
-        _check_audit(document.audit, checked, len(document.questions), total, progress)
+        _check_audit(entries, checked)
     if progress is not None:
         progress("checking", total, total)
     return checked
@@ -289,28 +333,76 @@ def _dicts(raws: Sequence[msgspec.Raw], key: str) -> list[dict[str, Any]]:
         raise ValueError(f"'{key}' must be a list of objects") from exc
 
 
-def _check_audit(
-    raws: Sequence[msgspec.Raw], checked: Checked, done: int, total: int, progress: Progress | None
-) -> None:
-    decode = msgspec.json.Decoder(_JsonAudit).decode
-    seen: set[int] = set()
-    for n, raw in enumerate(raws, start=1):
+def _decode_audit(raw: msgspec.Raw) -> list[_JsonAudit]:
+    """The audit log, compacted and decoded whole: two calls in C rather than two a row."""
+    try:
+        compact = msgspec.json.format(raw, indent=-1)
+        entries = msgspec.json.decode(compact, type=list[_JsonAudit])
+    except msgspec.DecodeError:
+        # Which record is wrong, named as one by one: decode each to find it.
         try:
-            e = decode(raw)
+            each = msgspec.json.decode(raw, type=list[msgspec.Raw])
         except msgspec.DecodeError as exc:
-            raise ValueError(f"audit record {n}: {exc}") from exc
-        restore.check_audit_entry(e.id, e.action, e.actor, e.at)
-        if e.id in seen:
-            raise InvalidInput(f"audit row {e.id}: id used twice in the file", field="id")
-        seen.add(e.id)
-        kind = e.object or str(e.action).split(".", 1)[0]
-        at = _aware(e.at) if e.at is not None else e.at  # (check_audit_entry: never None)
-        checked.audit.append(
-            (e.id, at, e.actor, e.action, kind, e.object_id, e.question_id)
-            + (_json_text(e.before), _json_text(e.after))
+            raise ValueError(f"not a {FORMAT} document: 'audit' {exc}") from exc
+        for n, one in enumerate(each, start=1):
+            try:
+                msgspec.json.decode(one, type=_JsonAudit)
+            except msgspec.DecodeError as exc:
+                raise ValueError(f"audit record {n}: {exc}") from exc
+        raise
+    return entries
+
+
+def _check_audit(entries: list[_JsonAudit], checked: Checked) -> None:
+    """The audit rows, checked a column at a time (restore.check_audit_entries), built by
+    zip."""
+    ids = list(map(_ID, entries))
+    ats = list(map(_AT, entries))
+    actors = list(map(_ACTOR, entries))
+    actions = list(map(_ACTION, entries))
+    restore.check_audit_entries(ids, actions, actors, ats)
+    if len(set(ids)) != len(ids):
+        seen: set[int] = set()
+        for entry_id in ids:
+            if entry_id in seen:
+                raise InvalidInput(f"audit row {entry_id}: id used twice in the file", field="id")
+            seen.add(entry_id)
+    kinds = list(map(_OBJECT, entries))
+    if None in kinds or "" in kinds:
+        kinds = [k or str(a).split(".", 1)[0] for k, a in zip(kinds, actions, strict=True)]
+    if any(at.tzinfo is None for at in ats):
+        ats = list(map(_aware, ats))
+    checked.audit = list(
+        zip(
+            ids,
+            ats,
+            actors,
+            actions,
+            kinds,
+            map(_OBJECT_ID, entries),
+            map(_QUESTION_ID, entries),
+            _json_texts(map(_BEFORE, entries)),
+            _json_texts(map(_AFTER, entries)),
+            strict=True,
         )
-        if progress is not None and n % 5000 == 0:
-            progress("checking", done + n, total)
+    )
+
+
+_ID, _AT, _ACTOR, _ACTION = (attrgetter(name) for name in ("id", "at", "actor", "action"))
+_OBJECT, _OBJECT_ID = attrgetter("object"), attrgetter("object_id")
+_QUESTION_ID, _BEFORE, _AFTER = (attrgetter(n) for n in ("question_id", "before", "after"))
+
+
+def _json_texts(raws: Iterable[msgspec.Raw]) -> list[str | None]:
+    """The text of each (views into the compacted log), null as None: joined and split
+    again in C, as no compact JSON holds a raw line break."""
+    views = list(raws)
+    if not views:
+        return []
+    texts: list[str | None] = list(b"\n".join(views).decode().split("\n"))
+    if "null" in texts:
+        texts = [None if text == "null" else text for text in texts]
+    return texts
 
 
 # -- import: reading CSV ----------------------------------------------------------------------
@@ -389,48 +481,144 @@ def read_csv(
     missing = [name for name in CSV_NEEDED if name not in header]
     if missing:
         raise ValueError(f"the CSV has no {', '.join(missing)} column (see --help)")
-    at = {name: i for i, name in enumerate(header)}
-    width = len(header)
-    # Cells taken by itemgetter (C); an optional column the file lacks reads the empty cell
-    # appended to each row.
-    question_cells = itemgetter(*(at[name] for name in _QUESTION_CELLS if name in at))
-    forecast_cells = itemgetter(
-        *(at.get(name, width) for name in (*FORECAST_CSV_COLUMNS, *MORE_FORECAST_CSV_COLUMNS))
-    )
-    key_at = at["question_id"]
     checked = Checked()
-    ledger = _Question(checked, new_ids)
-    rows = _Forecasts(checked.forecasts, new_ids)
-    # Exported id -> (its first line, its question cells, the id its rows carry, forecasts).
-    seen: dict[str, tuple[int, tuple[str, ...], int, list[int]]] = {}
-    for line, row in enumerate(reader, start=2):
+    lines_of = _CsvLines(header, checked, new_ids)
+    width, key_at = lines_of.width, lines_of.key_at
+
+    def question_of(item: tuple[int, list[str]]) -> str | None:
+        row = item[1]
+        return row[key_at] if len(row) == width else None
+
+    reported = 0
+    # The lines of one question come together: each stretch of them is read at once.
+    for _key, stretch in groupby(enumerate(reader, start=2), key=question_of):
+        numbered = list(stretch)
+        lines_of.read(numbered)
+        last = numbered[-1][0]
+        if progress is not None and last - reported >= 20_000:
+            reported = last
+            progress("checking", last, max(lines, last))
+    if progress is not None:
+        progress("checking", lines, lines)
+    return checked
+
+
+class _CsvLines:
+    """What the lines of a CSV read so far hold, and the reading of the next ones."""
+
+    def __init__(self, header: list[str], checked: Checked, new_ids: bool) -> None:
+        at = {name: i for i, name in enumerate(header)}
+        self.at = at
+        self.width = len(header)
+        self.key_at = at["question_id"]
+        # Cells taken by itemgetter (C); an optional column the file lacks reads the empty
+        # cell appended to each row.
+        self.question_cells = itemgetter(*(at[name] for name in _QUESTION_CELLS if name in at))
+        wanted = (*FORECAST_CSV_COLUMNS, *MORE_FORECAST_CSV_COLUMNS)
+        self.forecast_cells = itemgetter(*(at.get(name, self.width) for name in wanted))
+        # The same, for a stretch of rows read at once (without the appended cell): the
+        # columns the file has, by their place among `wanted`.
+        self.had = [n for n, name in enumerate(wanted) if name in at]
+        self.forecast_columns = itemgetter(*(at[wanted[n]] for n in self.had))
+        self.ledger = _Question(checked, new_ids)
+        self.rows = _Forecasts(checked.forecasts, new_ids)
+        # Exported id -> (its first line, its question cells, the id its rows carry,
+        # forecasts).
+        self.seen: dict[str, tuple[int, tuple[str, ...], int, list[int]]] = {}
+
+    def read(self, numbered: list[tuple[int, list[str]]]) -> None:
+        """Lines in a row (their numbers, their cells) of one question, or of lines of the
+        wrong width: all at once when they are as an export writes them, else one by one
+        (which names a wrong one as the line it is)."""
+        line, row = numbered[0]
+        if len(row) != self.width or row[self.key_at] not in self.seen:
+            self.line(line, row)  # (its question checked and kept, or refused)
+            numbered = numbered[1:]
+        if numbered and not self._together(numbered):
+            for line, row in numbered:
+                self.line(line, row)
+
+    def _together(self, numbered: list[tuple[int, list[str]]]) -> bool:
+        """Read lines of a question already known at once; False (nothing kept) when one
+        of them is not a plain forecast of it or does not read."""
+        rows = list(map(_ROW, numbered))
+        key = rows[0][self.key_at]
+        first, cells, question, count = self.seen[key]
+        # (compared, not hashed: equal text compares as fast as memcmp)
+        if not all(map(cells.__eq__, map(self.question_cells, rows))):
+            return False
+        got = list(zip(*map(self.forecast_columns, rows), strict=True))
+        empty = ("",) * len(rows)
+        columns = [empty] * 7
+        for n, column in zip(self.had, got, strict=True):
+            columns[n] = column
+        names, text_p, estimates, made, fids, created, by = columns
+        if not (all(names) and all(text_p) and all(made)):
+            return False  # a question without forecasts, or a cell missing
+        try:
+            probabilities = list(map(float, text_p))
+            made_on = list(map(date.fromisoformat, made))
+            ids: Sequence[Any] = list(map(int, fids)) if all(fids) else fids
+            instants: Sequence[Any] = (
+                list(map(datetime.fromisoformat, created)) if all(created) else created
+            )
+        except ValueError:
+            return False
+        if any(ids) and not all(ids) or any(instants) and not all(instants):
+            return False  # some cells empty (0 is no id the export writes either)
+        nones = (None,) * len(rows)
+        try:
+            self.rows.add_all(
+                f"question {key}",
+                count[0] + 1,
+                question,
+                (
+                    ids if all(ids) else nones,
+                    _cells(names),
+                    probabilities,
+                    [e or None for e in _cells(estimates)] if any(estimates) else nones,
+                    made_on,
+                    nones,
+                    [b or None for b in _cells(by)] if any(by) else nones,
+                    instants if all(instants) else nones,
+                ),
+            )
+        except InvalidInput:
+            return False  # (nothing kept: named line by line)
+        count[0] += len(rows)
+        return True
+
+    def line(self, line: int, row: list[str]) -> None:
+        """One line: checked and kept, or refused naming it."""
+        at, width, seen = self.at, self.width, self.seen
         if len(row) != width:
             raise InvalidInput(f"line {line}: {len(row)} cells for {width} columns")
         row.append("")
-        key = row[key_at]
-        mine = question_cells(row)
+        key = row[self.key_at]
+        mine = self.question_cells(row)
         known = seen.get(key)
         if known is None:
             where = f"line {line}: question {key}"
             if not key.isdigit():
                 raise InvalidInput(f"{where}: question_id is not a whole number", field="id")
             named = {h: _cell(row[at[h]]) for h in _QUESTION_CELLS if h in at}
-            known = seen[key] = (line, mine, ledger.add(_csv_question(named, where), where), [0])
+            question = self.ledger.add(_csv_question(named, where), where)
+            known = seen[key] = (line, mine, question, [0])
         first, cells, question, count = known
         if mine != cells:
             raise InvalidInput(
                 f"line {line}: question {key}: its question columns differ from line {first}"
             )
-        name, text_p, estimate, made, fid, created, by = forecast_cells(row)
+        name, text_p, estimate, made, fid, created, by = self.forecast_cells(row)
         if not name and not text_p:
-            continue  # a question without forecasts
+            return  # a question without forecasts
         count[0] += 1
         try:
             probability: Any = float(text_p)
             made_on: Any = date.fromisoformat(made) if made else None
             forecast_id = int(fid) if fid else None
             created_at = datetime.fromisoformat(created) if created else None
-            rows.add(
+            self.rows.add(
                 f"question {key}",
                 count[0],
                 question,
@@ -445,8 +633,11 @@ def read_csv(
             raise InvalidInput(
                 f"line {line}: question {key}, forecast {count[0]}: {bad} {exc}", field=bad
             ) from exc
-        if progress is not None and line % 20_000 == 0:
-            progress("checking", line, max(lines, line))
-    if progress is not None:
-        progress("checking", lines, lines)
-    return checked
+
+
+_ROW = itemgetter(1)
+
+
+def _cells(texts: Sequence[str]) -> Sequence[str]:
+    """_cell of each: a column without a quote anywhere is left as it is."""
+    return list(map(_cell, texts)) if "'" in "".join(texts) else texts

@@ -3,8 +3,12 @@
 An import reads and checks the whole file first, with the domain's restore rules
 (forecasts.restore), before it writes anything: a bad record refuses the file, naming the
 record and the field. Then it writes in one transaction, in bulk (SQLite: executemany of
-prepared rows; PostgreSQL: COPY), through the tables' own constraints and triggers, and
-brings the score totals up to date in that same transaction.
+prepared rows; PostgreSQL: binary COPY), and brings the score totals up to date in that same
+transaction. Into empty tables the rows go without their secondary indexes (PostgreSQL: and
+foreign keys; SQLite: and the CHECK-emulating trigger whose rule every forecast was checked
+against), which are built again before that transaction commits (service.bulk.loading).
+An import keeps the connection's SQLite synchronous setting (the service's own, NORMAL by
+default in WAL mode): a committed import is as durable as any other commit of the service.
 """
 
 from __future__ import annotations
@@ -266,30 +270,30 @@ def _store(
         rows = [(None, ids[r[1]], *r[2:]) for r in rows]
     elif present:
         rows = [r for r in rows if r[1] not in present]
-    bulk.insert_rows(
-        conn, forecasts, FORECAST_COLUMNS, [r for r in rows if r[0] is not None], on_chunk=step
-    )
-    bulk.insert_rows(
-        conn,
-        forecasts,
-        FORECAST_COLUMNS[1:],
-        [r[1:] for r in rows if r[0] is None],
-        on_chunk=step,
-    )
-    if not new_ids:
-        for source in checked.sources:
-            _restore_source(conn, source)
-        for suggestion in checked.suggestions:
-            restore.restore_suggestion(conn, suggestion)
-        for link in checked.links:
-            restore.restore_evidence_link(conn, link)
-        stored = restore.stored_ids(conn, audit_t, [r[0] for r in checked.audit])
-        audit = [r for r in checked.audit if r[0] not in stored] if stored else checked.audit
-        bulk.insert_rows(
-            conn, audit_t, AUDIT_COLUMNS, audit, as_is=JSON_TEXT_COLUMNS, on_chunk=step
-        )
-        if conn.dialect.name == "postgresql":
-            _move_sequences(conn)
+    # Into an empty table the rows go without its secondary indexes (built again once they
+    # are in) and without the CHECK stand-ins every row was checked against already.
+    loaded = [forecasts] if new_ids else [forecasts, audit_t]
+    with bulk.loading(conn, loaded, checked_triggers=restore.CHECKED_BY_RESTORE):
+        with_ids = [r for r in rows if r[0] is not None]
+        bulk.insert_rows(conn, forecasts, FORECAST_COLUMNS, with_ids, on_chunk=step)
+        if len(with_ids) < len(rows):
+            fresh = [r[1:] for r in rows if r[0] is None]
+            bulk.insert_rows(conn, forecasts, FORECAST_COLUMNS[1:], fresh, on_chunk=step)
+        del with_ids
+        if not new_ids:
+            for source in checked.sources:
+                _restore_source(conn, source)
+            for suggestion in checked.suggestions:
+                restore.restore_suggestion(conn, suggestion)
+            for link in checked.links:
+                restore.restore_evidence_link(conn, link)
+            stored = restore.stored_ids(conn, audit_t, [r[0] for r in checked.audit])
+            audit = [r for r in checked.audit if r[0] not in stored] if stored else checked.audit
+            bulk.insert_rows(
+                conn, audit_t, AUDIT_COLUMNS, audit, as_is=JSON_TEXT_COLUMNS, on_chunk=step
+            )
+    if not new_ids and conn.dialect.name == "postgresql":
+        _move_sequences(conn)
     added = (
         [i for i in ids.values()]
         if new_ids
@@ -355,4 +359,6 @@ def _restore_source(conn: Connection, values: dict[str, Any]) -> None:
 def _after_import(conn: Connection, question_ids: Sequence[int]) -> None:
     """Bring what is derived from the questions and forecasts up to date for the imported
     questions, inside the import's transaction: the score totals (forecasts.score_totals)."""
-    score_totals.refresh(conn, question_ids)
+    # Into empty totals (a first import) the pairs go without their indexes, too.
+    with bulk.loading(conn, [score_totals.pairs_t]):
+        score_totals.refresh(conn, question_ids)

@@ -9,7 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +289,86 @@ def test_the_command_shows_its_progress_and_refuses_naming_the_record(
         assert counts(db) == (60, 600, 60), "nothing of the refused file written"
     finally:
         get_settings.cache_clear()
+
+
+def _schema(db: Database) -> set[tuple[str, ...]]:
+    """The indexes, triggers and constraints of the tables an import loads."""
+    with db.read() as conn:
+        if db.is_sqlite:
+            rows = conn.exec_driver_sql(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN "
+                "('index', 'trigger') OR name IN ('forecasts', 'audit_log', 'score_pairs')"
+            )
+        else:
+            rows = conn.exec_driver_sql(
+                "SELECT 'index', indexname, tablename, indexdef FROM pg_indexes "
+                "WHERE schemaname = 'public' UNION ALL SELECT 'constraint', conname, "
+                "conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE connamespace = 'public'::regnamespace UNION ALL SELECT 'trigger', "
+                "tgname, tgrelid::regclass::text, pg_get_triggerdef(oid) FROM pg_trigger "
+                "WHERE NOT tgisinternal"
+            )
+        return {tuple(str(v) for v in row) for row in rows}
+
+
+def test_an_import_into_empty_tables_leaves_their_indexes_and_checks_as_they_were(
+    empty: Any, tmp_path: Path
+) -> None:
+    """The load sets indexes (and SQLite's CHECK triggers, PostgreSQL's foreign keys) aside
+    while the rows go in; they are all back, and working, once it has committed."""
+    fresh = empty()
+    before = _schema(fresh)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(synthetic_export(30, 5)))
+    assert import_file(fresh, path).added == 30
+    assert _schema(fresh) == before
+    with pytest.raises(Exception, match="probability|CHECK"), fresh.write() as conn:
+        conn.execute(
+            forecasts_t.insert().values(
+                question_id=1, forecaster="Ann", forecaster_key="ann", probability=1.5,
+                made_on=date(2020, 1, 2), created_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+    with pytest.raises(Exception, match="(?i)foreign key"), fresh.write() as conn:
+        conn.execute(
+            forecasts_t.insert().values(
+                question_id=999, forecaster="Ann", forecaster_key="ann", probability=0.5,
+                made_on=date(2020, 1, 2), created_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+
+
+def test_a_forecast_id_used_twice_is_named_and_refuses_the_file(
+    db: Database, tmp_path: Path
+) -> None:
+    document = synthetic_export(40, 10)
+    document["questions"][30]["forecasts"][6]["id"] = document["questions"][2]["forecasts"][1]["id"]
+    path = tmp_path / "twice.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(InvalidInput, match="question 31, forecast 7: id 22 is used twice"):
+        import_file(db, path)
+    assert counts(db) == (0, 0, 0)
+
+
+def test_a_csv_import_checks_each_line_of_a_question_and_names_a_bad_one(
+    db: Database, tmp_path: Path
+) -> None:
+    """Lines of a question are read together; a bad cell among them is still named as the
+    line it is, and a question's lines need not be next to each other."""
+    head = "question_id,title,resolution_criteria,opened_on,resolve_by,forecaster,probability"
+    rain = "7,Rain?,YES if it rains.,2020-01-01,2020-02-01"
+    snow = "8,Snow?,YES if it snows.,2020-01-01,2020-02-01"
+    good = [f"{rain},Ann,0.5,2020-01-02", f"{rain},'=Bob,0.25,2020-01-03"]
+    good += [f"{snow},Cy,0.1,2020-01-02", f"{rain},Dee,1,2020-01-04"]
+    path = tmp_path / "lines.csv"
+    path.write_text("\n".join([head + ",made_on", *good, ""]))
+    assert import_file(db, path).added == 2
+    with db.read() as conn:
+        names = conn.execute(select(forecasts_t.c.forecaster).order_by(forecasts_t.c.id))
+        assert list(names.scalars()) == ["Ann", "=Bob", "Cy", "Dee"]
+    bad = path.with_name("bad.csv")
+    lines = [f"{rain.replace('7,', '9,', 1)},P{n},0.5,2020-01-02" for n in range(5)]
+    lines[3] = lines[3].replace(",0.5,", ",nan,")
+    bad.write_text("\n".join([head + ",made_on", *lines, ""]))
+    with pytest.raises(InvalidInput, match="line 5: question 9, forecast 4: probability nan"):
+        import_file(db, bad)
