@@ -14,8 +14,7 @@ widened with WordNet's (forecasts.lexicon). Everything here is pure: words in, a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -33,7 +32,7 @@ from forecasts.event_frames import (
     phrase,
     phrase_set,
 )
-from forecasts.text import stem, title_words
+from forecasts.text import _ACRONYM_HINT, _WORDS, ACRONYM, stem, title_words
 
 # ---------------------------------------------------------------------------------------------
 # Reading a question's event
@@ -161,16 +160,16 @@ def _may_name_act(raw: str, lemma: str) -> bool:
     return not (lemma in _QUESTION_WORDS or _DIGITS.match(lemma) or len(lemma) < 3)
 
 
-def never_the_act(title: str, query_parts: Sequence[AbstractSet[str]]) -> list[bool]:
+def never_the_act(title: str, query_parts: Sequence[Collection[str]]) -> list[bool]:
     """For each of a query's AND parts (given as its stems), whether it is sure to hold no
     word of the act of the event read from this title (frame_vocabulary of read_event's
     frame), told without reading the event: the act's words are some frame's, or the
     title's verb (a word that may be one, here) and the words of the query's parts holding
     it. Matching indexes a question cheaply by such parts."""
     frame_words = every_frame_word()
-    verbs = {
-        lemma for raw, lemma in zip(*title_words(title), strict=True) if _may_name_act(raw, lemma)
-    }
+    verbs = title_act_words(title)
+    if not verbs:
+        return [frame_words.isdisjoint(part) for part in query_parts]
     touched: set[str] = set()
     for part in query_parts:
         if not verbs.isdisjoint(part):
@@ -179,6 +178,30 @@ def never_the_act(title: str, query_parts: Sequence[AbstractSet[str]]) -> list[b
         frame_words.isdisjoint(part) and verbs.isdisjoint(part) and touched.isdisjoint(part)
         for part in query_parts
     ]
+
+
+def title_act_words(title: str) -> set[str]:
+    """The lemmas of the title's words that may be its verb (_may_name_act): the words of
+    title_words, each word's verdict worked out once (a cycle asks it of every open
+    question's title)."""
+    text = title.replace("’", "'")
+    if "." in text and _ACRONYM_HINT.search(text):
+        text = ACRONYM.sub(lambda m: m.group(1).replace(".", "") + " ", text)
+    found = set()
+    for raw in _WORDS.findall(text):
+        if raw[0].isdecimal():
+            continue  # a number (its lemma starts with the digit): never the verb
+        lemma = _act_lemma(raw)
+        if lemma:
+            found.add(lemma)
+    return found
+
+
+@lru_cache(maxsize=100_000)
+def _act_lemma(raw: str) -> str:
+    """The word's lemma if it may name the act, else ""."""
+    lemma = stem(raw.lower())
+    return lemma if _may_name_act(raw, lemma) else ""
 
 
 def _names(raws: Sequence[str], stems: Sequence[str], span: range) -> list[NamedParty]:

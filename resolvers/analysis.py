@@ -9,6 +9,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property, lru_cache
+from itertools import chain
+from typing import NamedTuple
 
 from forecasts.actors import Mention, find_actors
 from forecasts.derived_query import derive_query
@@ -33,7 +35,7 @@ from forecasts.news_query import (
     parse_query,
     prefilter_of,
 )
-from forecasts.text import scan
+from forecasts.text import _ACRONYM_HINT, _WORDS, ACRONYM, Scanned, scan, stem
 from resolvers.cues import HEDGED, NEGATED, Cue, find_cues, scope_states
 from resolvers.event_judge import (
     Reading,
@@ -44,6 +46,20 @@ _RETROSPECTIVE = frozenset({"since", "last", "previous", "former", "earlier", "a
 
 # ---------------------------------------------------------------------------------------------
 # Items and questions as the matcher sees them
+
+
+def stem_set(title: str, summary: str = "") -> frozenset[str]:
+    """The stems of scan(title, summary), without the rest of its work: each part's words
+    as scan finds them (a clause stop never splits a word, so one pass over the part finds
+    them all, as forecasts.text.title_words has it), stemmed in a C loop."""
+    found: set[str] = set()
+    for part in (title, summary):
+        part = part.replace("’", "'")
+        if "." in part and _ACRONYM_HINT.search(part):
+            part = ACRONYM.sub(lambda m: m.group(1).replace(".", "") + " ", part)
+        # stem reads a word lowercased: the word as written stems as scan's lowered one.
+        found.update(map(stem, _WORDS.findall(part)))
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -67,15 +83,22 @@ class MatchItem:
 
 
 class AnalysedItem:
-    """An item scanned once; its word positions and cues are worked out only if some
-    question's query is evaluated on it."""
+    """An item analysed once: its set of stems at once (what the index and the prefilters
+    read), its scan (words in order, clauses, sentences), word positions and cues only if
+    some question is judged on it, which most items never are."""
 
     def __init__(self, item: MatchItem) -> None:
         self.item = item
-        self.text = scan(item.title, item.summary)
-        self.stems = self.text.stems
-        self.stem_set = frozenset(self.stems)
+        self.stem_set = stem_set(item.title, item.summary)
         self._states: dict[frozenset[str], list[int]] = {}
+
+    @cached_property
+    def text(self) -> Scanned:
+        return scan(self.item.title, self.item.summary)
+
+    @cached_property
+    def stems(self) -> list[str]:
+        return self.text.stems
 
     @cached_property
     def positions(self) -> dict[str, list[int]]:
@@ -265,13 +288,29 @@ class QuestionSpec:
         (forecasts.event.never_the_act), since only act words are left out of the topic.
         Matching indexes and prefilters a question by these, and reads its event only for
         the few items that carry them."""
+        return tuple(g for g, _ in self._sure_groups())
+
+    def _sure_groups(self) -> list[tuple[Node, tuple[tuple[str, ...], ...] | None]]:
+        """sure_parts, each with its alternatives' stems (forecasts.news_query.alternatives;
+        None for other shapes), worked out once for both."""
+        groups = [(g, alternatives(g)) for g in self.groups]
         if not self.title:
             # No event: the topic is the whole query.
-            return tuple(g for g in self.groups if not isinstance(g, Not))
-        sure = never_the_act(self.title, [node_stems(g) for g in self.groups])
-        return tuple(
-            g for g, ok in zip(self.groups, sure, strict=True) if ok and not isinstance(g, Not)
+            return [(g, alts) for g, alts in groups if not isinstance(g, Not)]
+        sure = never_the_act(
+            self.title,
+            [
+                node_stems(g)
+                if alts is None
+                else (alts[0] if len(alts) == 1 else tuple(chain.from_iterable(alts)))
+                for g, alts in groups
+            ],
         )
+        return [
+            (g, alts)
+            for (g, alts), ok in zip(groups, sure, strict=True)
+            if ok and not isinstance(g, Not)
+        ]
 
     @cached_property
     def sure_prefilter(self) -> Callable[[AbstractSet[str]], bool] | None:
@@ -280,16 +319,49 @@ class QuestionSpec:
         parts = self.sure_parts
         return prefilter_of(parts) if parts else None
 
-    @cached_property
+    @property
     def index_parts(self) -> tuple[tuple[Node, tuple[tuple[str, ...], ...] | None], ...]:
         """What the index files the question by: the sure parts (a derived query, matched
         softly, by each of its positive parts), each with its alternatives' stems
         (forecasts.news_query.alternatives; None for other shapes)."""
         if self.derived:
-            parts: tuple[Node, ...] = tuple(g for g in self.groups if not isinstance(g, Not))
-        else:
-            parts = self.sure_parts
-        return tuple((part, alternatives(part)) for part in parts)
+            return tuple((g, alternatives(g)) for g in self.groups if not isinstance(g, Not))
+        if "sure_parts" in self.__dict__:
+            return tuple((part, alternatives(part)) for part in self.sure_parts)
+        found = self._sure_groups()
+        # What sure_parts would work out again: kept as it (a cached_property) keeps it.
+        self.__dict__["sure_parts"] = tuple(g for g, _ in found)
+        return tuple(found)
+
+    @cached_property
+    def index_terms(self) -> tuple[IndexPart, ...]:
+        """index_parts as the index files by them (resolvers.match): each part with the
+        stems it counts among the questions' stems and, when every alternative is one word,
+        its anchors (they are then those words, whatever each costs)."""
+        out = []
+        for part, alts in self.index_parts:
+            if alts is None:
+                out.append(IndexPart(part, None, None, tuple(node_stems(part))))
+            elif len(alts) == 1 and len(alts[0]) == 1:
+                # One word (the common case): its stems tuple is the term's own.
+                out.append(IndexPart(part, alts, frozenset(alts[0]), alts[0]))
+            elif all(len(a) == 1 for a in alts):
+                stems = tuple([a[0] for a in alts])
+                out.append(IndexPart(part, alts, frozenset(stems), stems))
+            else:
+                out.append(IndexPart(part, alts, None, tuple(chain.from_iterable(alts))))
+        return tuple(out)
+
+
+class IndexPart(NamedTuple):
+    """A part a question is filed by (QuestionSpec.index_terms): its node, its alternatives'
+    stems (None for other shapes), its anchors when they do not depend on which stems are
+    cheap (None: worked out by cost), and every stem it mentions."""
+
+    node: Node
+    alternatives: tuple[tuple[str, ...], ...] | None
+    anchors: frozenset[str] | None
+    stems: tuple[str, ...]
 
 
 def frame_vocabulary(event: Event) -> frozenset[str]:

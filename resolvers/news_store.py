@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from forecasts.tables import news_t, questions_t
 from resolvers.analysis import MatchItem, QuestionSpec, question_spec
-from resolvers.items import chunks
+from resolvers.items import Store, chunks
 from resolvers.match import no_collection_pauses
 
 
@@ -45,23 +45,39 @@ def load_open_questions(conn: Connection, *, match_pending: bool = False) -> lis
     return specs
 
 
+def analyse_open_questions(store: Store) -> int:
+    """Load and analyse every open question as matching will (QuestionSpec.index_terms),
+    so that the cycle's own load finds them analysed (resolvers.analysis caches specs):
+    something to run on a thread while the sources are fetched, when the cycle's thread
+    only waits. Returns how many there are."""
+    with store.read() as conn:
+        specs = load_open_questions(conn)
+    with no_collection_pauses():
+        for spec in specs:
+            spec.index_terms  # noqa: B018 - a cached_property: working it out is the point
+    return len(specs)
+
+
 def _specs(rows: Any) -> list[QuestionSpec]:
-    specs = []
-    for r in rows:
+    specs: list[QuestionSpec] = []
+    append = specs.append
+    # Rows unpacked as tuples, in load_open_questions' column order: the loop runs once per
+    # open question every cycle.
+    for qid, query, opened_on, resolve_by, default_outcome, title, criteria, derived in rows:
         spec = question_spec(
-            r.id,
-            r.news_query,
-            r.opened_on,
-            r.resolve_by,
-            r.default_outcome,
-            r.title,
-            r.resolution_criteria or "",
+            qid,
+            query,
+            opened_on,
+            resolve_by,
+            default_outcome,
+            title,
+            criteria or "",
             # Stored when the query was set: deriving it again for every question on every
             # cycle cost more than the matching itself at 10k questions.
-            derived=bool(r.news_query_derived),
+            derived=bool(derived),
         )
         if spec is not None:
-            specs.append(spec)
+            append(spec)
     return specs
 
 
