@@ -508,6 +508,7 @@ def main() -> None:
     parser.add_argument("--cycle-questions", type=int, default=300)
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--no-cycle", action="store_true")
+    parser.add_argument("--cycle-only", action="store_true", help="only the API during a poll")
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -527,9 +528,10 @@ def main() -> None:
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     for backend in backends:
         with scratch(backend) as (floor_target, ours_url, cycle_url):
-            prepare_floor(backend, floor_target, args.questions)
-            prepare_ours(ours_url, args.questions)
-            throughput(backend, floor_target, ours_url, args)
+            if not args.cycle_only:
+                prepare_floor(backend, floor_target, args.questions)
+                prepare_ours(ours_url, args.questions)
+                throughput(backend, floor_target, ours_url, args)
             if not args.no_cycle:
                 prepare_ours(cycle_url, args.cycle_questions)
                 cycle_args = argparse.Namespace(**{**vars(args), "questions": args.cycle_questions})
@@ -540,6 +542,7 @@ def main() -> None:
         f"--rounds {args.rounds} "
         f"--feeds {args.feeds} --items {args.items} --cycle-questions {args.cycle_questions}"
         + (" --no-cycle" if args.no_cycle else "")
+        + (" --cycle-only" if args.cycle_only else "")
     )
 
 
