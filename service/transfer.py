@@ -41,6 +41,7 @@ from forecasts.tables import suggestions_t as suggestions
 from service import bulk
 from service.csv_cells import csv_cell
 from service.csv_format import CSV_COLUMNS
+from service.csv_import import read_csv
 from service.db import Database
 from service.import_files import (
     AUDIT_COLUMNS,
@@ -50,7 +51,6 @@ from service.import_files import (
     Checked,
     Imported,
     Progress,
-    read_csv,
     read_json,
 )
 from service.sourceconfig import public_options
