@@ -22,6 +22,7 @@ from service.settings import Settings, get_settings
 from tests.waiting import wait_until
 
 RELEASE_SLOW = threading.Event()
+SLOW_ENTERED: list[int] = []  # one entry per /slow request the app has begun to answer
 
 
 async def tiny_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -38,6 +39,7 @@ async def tiny_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         import asyncio
 
         # Held open until the test releases it (bounded), not for a guessed time.
+        SLOW_ENTERED.append(1)
         await asyncio.to_thread(RELEASE_SLOW.wait, 10)
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"ok"})
@@ -177,17 +179,24 @@ def test_past_the_concurrency_limit_the_answer_is_503() -> None:
             results.append(httpx.get(base + "/slow", timeout=10).status_code)
 
         RELEASE_SLOW.clear()
-        threads = [threading.Thread(target=hit) for _ in range(6)]
-        for thread in threads:
-            thread.start()
+        SLOW_ENTERED.clear()
+        # Two requests take slots first (with their own connections, uvicorn counts three
+        # at a limit of 3 once a third arrives); the four after them find no room.
+        holders = [threading.Thread(target=hit) for _ in range(2)]
+        latecomers = [threading.Thread(target=hit) for _ in range(4)]
         try:
+            for thread in holders:
+                thread.start()
+            wait_until(lambda: len(SLOW_ENTERED) == 2, 10, "two slow requests being answered")
+            for thread in latecomers:
+                thread.start()
             # The slow requests hold the slots, so those past the limit are refused at once.
-            wait_until(lambda: 503 in results, 10, "a 503 past the concurrency limit")
+            wait_until(lambda: results.count(503) == 4, 10, "a 503 for each past the limit")
         finally:
             RELEASE_SLOW.set()
-        for thread in threads:
+        for thread in holders + latecomers:
             thread.join()
-        assert 503 in results and 200 in results, results
+        assert sorted(results) == [200, 200, 503, 503, 503, 503], results
 
 
 def test_serve_runs_uvicorn_with_these_limits(
