@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from service.settings import Settings
+from service.wal_checkpoint import WalCheckpointer
 from service.writer import GroupWriter
 
 T = TypeVar("T")
@@ -33,6 +34,7 @@ class Database:
         self._write_lock: Any = threading.Lock() if self.is_sqlite else None
         self._writer: GroupWriter | None = None
         self._writer_lock = threading.Lock()
+        self._checkpointer: WalCheckpointer | None = None
 
     def _create_engine(self) -> Engine:
         if not self.is_sqlite:
@@ -56,6 +58,15 @@ class Database:
             cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            # Once checkpoints run on their own thread, no commit on this engine's
+            # connections checkpoints under the write lock (service.wal_checkpoint); a
+            # connection opened before that is switched on its next checkout.
+            if self._checkpointer is not None and not record.info.get("manual_checkpoints"):
+                dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+                record.info["manual_checkpoints"] = True
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
@@ -118,7 +129,28 @@ class Database:
             command.upgrade(config, "head")
             conn.commit()
 
+    def start_background_checkpoints(self) -> None:
+        """For a serving process on a SQLite file: checkpoint the WAL on a thread of its own
+        instead of inside commits (service.wal_checkpoint). Idempotent; a no-op on
+        PostgreSQL, on an in-memory database or with sqlite_checkpoint_seconds = 0."""
+        database = self.url.database or ""
+        every = self.settings.sqlite_checkpoint_seconds
+        in_memory = database in ("", ":memory:") or "mode=memory" in str(self.url)
+        if not self.is_sqlite or in_memory or every <= 0:
+            return
+        with self._writer_lock:
+            if self._checkpointer is None:
+                self._checkpointer = WalCheckpointer(self.engine, every)
+                self._checkpointer.start()
+
+    def stop_background_checkpoints(self) -> None:
+        with self._writer_lock:
+            checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
+
     def dispose(self) -> None:
         if self._writer is not None:
             self._writer.close()
+        self.stop_background_checkpoints()
         self.engine.dispose()

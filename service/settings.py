@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # FULL also survives a power cut, at an fsync per commit.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
     sqlite_busy_timeout_ms: int = 10_000
+    # A serving process checkpoints the WAL this often on a thread of its own, not inside
+    # the commit that fills it (service.wal_checkpoint); 0 leaves it to SQLite's commits.
+    sqlite_checkpoint_seconds: float = Field(default=2.0, ge=0)
     # News polling.
     grace_days: int = 7
     source_deadline_seconds: float = 30.0
@@ -56,6 +59,9 @@ class Settings(BaseSettings):
     serve_limit_concurrency: int | None = 200
     # The most bytes of an unfinished request line and headers h11 buffers; past it, 400.
     serve_max_header_bytes: int = 16 * 1024
+    # How often a serving process's threads may take the interpreter lock from one another
+    # (sys.setswitchinterval; Python's default is 0.005): see service.app's lifespan.
+    serve_switch_interval_seconds: float = Field(default=0.0005, gt=0, le=0.1)
     # Notifications (API.md "Notifications"). The address the service is reached at, for the
     # links in webhook texts, feeds and the digest ("" leaves links relative).
     public_url: str = ""

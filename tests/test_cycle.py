@@ -249,6 +249,44 @@ def test_a_cycle_killed_half_way_through_matching(db: Database, two_sources: dic
     assert count(db, links_t) == 2
 
 
+def test_a_batch_is_written_in_slices_each_item_with_its_evidence(
+    db: Database, two_sources: dict, monkeypatch: pytest.MonkeyPatch
+):
+    import resolvers.cycle as cycle
+
+    # One hit to a slice: the two reports of the withdrawal go in transactions of their own.
+    monkeypatch.setattr(cycle, "WRITE_SLICE_HITS", 1)
+    add_question(db)
+    run_cycle(db, CONFIG, match=False)
+    now = datetime(2016, 6, 1, 12, tzinfo=UTC)
+    real_write = db.write
+    writes = 0
+
+    def dies_at_second_write() -> Any:
+        nonlocal writes
+        writes += 1
+        if writes == 2:
+            raise Killed
+        return real_write()
+
+    monkeypatch.setattr(db, "write", dies_at_second_write)
+    with pytest.raises(Killed):
+        match_unmatched(db, now=now)
+    # The first slice landed whole: its item is matched and counted, the others are not.
+    [suggestion] = suggestions(db)
+    assert len(suggestion.evidence) == 1 and count(db, links_t) == 1
+    with db.read() as conn:
+        matched = conn.execute(
+            select(func.count()).select_from(news_t).where(news_t.c.matched.is_(True))
+        ).scalar_one()
+    assert 1 <= matched < 5
+    monkeypatch.setattr(db, "write", real_write)
+    assert match_unmatched(db, now=now) == 0
+    [suggestion] = suggestions(db)
+    assert len(suggestion.evidence) == 2 and count(db, links_t) == 2
+    assert count(db, news_t) == 5
+
+
 def test_rejected_evidence_does_not_come_back(db: Database, two_sources: dict):
     add_question(db)
     run_cycle(db, CONFIG)
