@@ -4,6 +4,7 @@ one actor and the Bank of Japan another; and finding them in analysed text."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -216,3 +217,99 @@ def find_actors(stems: Sequence[str], raws: Sequence[str] = ()) -> list[Mention]
         else:
             i += 1
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Names in a series: "Artemis I" and "Artemis II", "iPhone 8" and "iPhone X", "GPT-4o" and
+# "GPT-5" share a name and differ in the mark that tells the members apart. An item whose
+# title is about another member than the question's is not news of the question's.
+
+_ROMAN = re.compile(r"^(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3})$")
+# A year or a large number after a name is a date or a count, not a member's mark.
+_YEAR = re.compile(r"^\d{4,}$")
+
+
+def is_name_word(raw: str) -> bool:
+    """A word written with a capital somewhere: "Kherson", "iPhone", "SpaceX"."""
+    return any(c.isupper() for c in raw)
+
+
+def _is_mark(raw: str) -> bool:
+    if _YEAR.match(raw):
+        return False
+    return any(c.isdigit() for c in raw) or bool(_ROMAN.match(raw)) or raw in ("X",)
+
+
+@dataclass(frozen=True)
+class NameRun:
+    """A run of name words in a text: its words (lemmas, marks left out) and its marks."""
+
+    text: str
+    words: frozenset[str]
+    marks: frozenset[str]
+
+
+def name_runs(raws: Sequence[str], stems: Sequence[str], span: range) -> list[NameRun]:
+    """The runs of name words in `span`; a mark ("II", "3", "4o", "X") after a name word is
+    part of its run ("Chandrayaan-3", "Falcon 9")."""
+    runs: list[NameRun] = []
+    run: list[int] = []
+
+    def flush() -> None:
+        if run:
+            marks = frozenset(raws[j].upper() for j in run[1:] if _is_mark(raws[j]))
+            words = frozenset(stems[j] for j in run if not (j != run[0] and _is_mark(raws[j])))
+            runs.append(NameRun(" ".join(raws[j] for j in run), words, marks))
+            run.clear()
+
+    for j in span:
+        raw = raws[j]
+        if (run and _is_mark(raw)) or (is_name_word(raw) and not raw[0].isdigit()):
+            run.append(j)
+        else:
+            flush()
+    flush()
+    return runs
+
+
+# Words a run of capitalised words may hold that name nothing ("The", "Of" in title case).
+_RUN_FILLER = frozenset({"the", "a", "an", "of", "and", "will", "for", "to", "in", "on"})
+
+
+def other_entity(question: Sequence[NameRun], item: Sequence[NameRun]) -> str:
+    """An item run that shares a word with a name of the question's subject but differs
+    from it on both sides ("High Court" for "Supreme Court", "Venus Williams" for "Serena
+    Williams"), when no item run agrees with that name; else "". A name given in full or
+    in part ("Bezos", "Jeff Bezos") agrees."""
+    for q in question:
+        qw = q.words - _RUN_FILLER
+        if not qw:
+            continue
+        found = ""
+        for r in item:
+            rw = r.words - _RUN_FILLER
+            if not rw & qw:
+                continue
+            if rw <= qw or qw <= rw:
+                found = ""
+                break
+            found = found or r.text
+        if found:
+            return found
+    return ""
+
+
+def other_member(question: Sequence[NameRun], item: Sequence[NameRun]) -> str:
+    """An item run naming another member of a series the question names (shared name
+    words, different marks), when no item run names the question's own member; else ""."""
+    marked = [q for q in question if q.marks]
+    if not marked:
+        return ""
+    for q in marked:
+        own = [r for r in item if r.words & q.words and r.marks & q.marks]
+        if own:
+            continue
+        for r in item:
+            if r.words & q.words and r.marks and not r.marks & q.marks:
+                return r.text
+    return ""

@@ -15,23 +15,36 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from functools import lru_cache
 
 from lemminflect import getAllLemmas
 
-from forecasts.actors import Actor, Mention, actor_index, find_actors
+from forecasts.actors import (
+    Actor,
+    Mention,
+    NameRun,
+    actor_index,
+    find_actors,
+    is_name_word,
+    name_runs,
+)
 from forecasts.event_frames import (
     LIGHT_VERBS,
     NOT_PREDICATES,
     Frame,
+    Occurrence,
     Phrase,
+    PhraseIndex,
     assert_index,
     every_frame_word,
     frame_named,
+    occurrences,
     phrase,
-    phrase_set,
 )
+
+__all__ = ["Event", "Occurrence", "PhraseIndex", "occurrences", "read_event"]
 from forecasts.text import _ACRONYM_HINT, _WORDS, ACRONYM, stem, title_words
 
 # ---------------------------------------------------------------------------------------------
@@ -76,6 +89,16 @@ class Event:
     # The question asks whether someone announces, pledges or sets a target: then "will",
     # "plans to", "pledges" are the event itself, not hedges of it.
     intention: bool = False
+    # Every actor the title names, whatever its role ("with Argentina", "US Supreme Court").
+    named: frozenset[Actor] = frozenset()
+    # The title's names that carry a member's mark ("Artemis II", "GPT-5", "iPhone X").
+    series: tuple[NameRun, ...] = ()
+    # The names of the title's subject, the words before its act ("Supreme Court").
+    subject_names: tuple[NameRun, ...] = ()
+    # Every lemma of the title: a name an item gives its act's doer must be among them.
+    title_words: frozenset[str] = frozenset()
+    # "Will the act be signed": the title's subject undergoes the act rather than doing it.
+    passive: bool = False
 
     @property
     def actor_kinds(self) -> frozenset[str]:
@@ -204,8 +227,17 @@ def _act_lemma(raw: str) -> str:
     return lemma if _may_name_act(raw, lemma) else ""
 
 
-def _names(raws: Sequence[str], stems: Sequence[str], span: range) -> list[NamedParty]:
-    """Runs of capitalised words in `span` that the actor table does not cover."""
+def _names(
+    raws: Sequence[str],
+    stems: Sequence[str],
+    span: range,
+    covered: AbstractSet[int] = frozenset(),
+    owners: dict[int, tuple[str, ...]] | None = None,
+) -> list[NamedParty]:
+    """Runs of name words in `span` that the actor table does not cover (a covered word
+    ends a run). A run that follows an actor who only says whose it is ("SpaceX's Falcon
+    Heavy", `owners`: the run's first position -> the owner's words) may be named by the
+    owner too."""
     parties: list[NamedParty] = []
     run: list[int] = []
 
@@ -216,12 +248,19 @@ def _names(raws: Sequence[str], stems: Sequence[str], span: range) -> list[Named
         if significant:
             # Any of its words will do: a person is mostly named by the surname alone, a
             # company by its first word ("Exxon" for Exxon Mobil).
-            parties.append(NamedParty(" ".join(raws[j] for j in run), significant))
+            extra = (owners or {}).get(run[0], ())
+            initials = [raws[j][0].lower() for j in run if raws[j][:1].isupper()]
+            if len(initials) >= 3:
+                # News calls a long name by its initials: "UAE", "ICC".
+                extra += ("".join(initials),)
+            parties.append(NamedParty(" ".join(raws[j] for j in run), significant + extra))
         run.clear()
 
     for j in span:
         raw = raws[j]
-        if raw[:1].isupper() and stems[j] not in _QUESTION_WORDS and stems[j] not in _FUNCTION:
+        if j in covered:
+            flush()
+        elif is_name_word(raw) and stems[j] not in _QUESTION_WORDS and stems[j] not in _FUNCTION:
             run.append(j)
         elif raw.lower().startswith(("al-", "el-")) or (run and stems[j] in ("al", "bin")):
             run.append(j)
@@ -344,7 +383,11 @@ def read_event(
             for part in re.split(r"(?<=[.!?])\s+", criteria)
             if re.search(r"\bresolves? yes\b", part, re.I)
         )
-        sources = [("query", " ".join(terms))] + ([] if verb else [("criteria", yes)])
+        # A title verb the query words too ("overturn OR overrule") is the act as the
+        # question's own words put it: a frame the query's other words name is not asked.
+        worded = verb is not None and any(verb[1] in phrase(t) for t in terms)
+        sources = [] if worded else [("query", " ".join(terms))]
+        sources += [] if verb else [("criteria", yes)]
         for source, text in sources:
             other = title_words(text)[1]
             hit = _find_frame(other)
@@ -392,23 +435,41 @@ def _event(
     # Actors: those named before the predicate (its subject); names the table does not know
     # count too. What follows the predicate is its object. A predicate read from the query
     # or the criteria has no place in the title: only the people the title names count.
-    subject = [
-        m.actor
-        for n, m in enumerate(mentions)
-        if m.start < at
-        # "US Federal Reserve": the country only says whose the bank is.
-        and not (
-            m.actor.kind == "country"
-            and n + 1 < len(mentions)
-            and mentions[n + 1].start == m.end
-            and mentions[n + 1].actor.kind != "country"
-        )
-    ] if source == "title" else []  # fmt: skip
     covered = {j for m in mentions for j in range(m.start, m.end)}
+    # An actor directly followed by a name only says whose that is ("SpaceX's Falcon
+    # Heavy", "NASA's DART spacecraft", "US Supreme Court"): the name is the subject, and
+    # an item may call it by the owner's name too. "US Federal Reserve": the country only
+    # says whose the bank is.
+    owners: dict[int, tuple[str, ...]] = {}
+    qualifiers: set[int] = set()
+    for n, m in enumerate(mentions):
+        if m.start >= at or m.end >= at:
+            continue
+        following = mentions[n + 1] if n + 1 < len(mentions) else None
+        if (
+            m.actor.kind == "country"
+            and following is not None
+            and following.start == m.end
+            and following.actor.kind != "country"
+        ):
+            qualifiers.add(n)
+        elif (
+            m.end not in covered
+            and is_name_word(raws[m.end])
+            and stems[m.end] not in _FUNCTION
+            and stems[m.end] not in _OFFICES
+            and not _DIGITS.match(stems[m.end])
+        ):
+            qualifiers.add(n)
+            owners[m.end] = tuple(stems[m.start : m.end])
+    subject = [
+        m.actor for n, m in enumerate(mentions) if m.start < at and n not in qualifiers
+    ] if source == "title" else []  # fmt: skip
     parties = [
         p
-        for p in _names(raws, stems, range(start, at))
-        if not _is_actor_word(p.stems[0]) and p.stems[0] not in _OFFICES
+        # A covered word ends a run: what is left names no actor the table knows.
+        for p in _names(raws, stems, range(start, at), covered, owners)
+        if p.stems[0] not in _OFFICES
     ]
     objects: set[str] = set()
     names: set[str] = set()
@@ -443,7 +504,14 @@ def _event(
         head_is_name=head_is_name,
         object_names=frozenset(names),
         any_actor=_alternatives(mentions, stems, at),
-    )
+        named=frozenset(m.actor for m in mentions),
+        series=tuple(r for r in name_runs(raws, stems, range(start, len(stems))) if r.marks),
+        subject_names=tuple(
+            r for r in name_runs(raws, stems, range(start, min(at, len(stems)))) if not r.marks
+        ) if source == "title" else (),
+        title_words=frozenset(stems),
+        passive=source == "title" and 0 < at <= len(stems) and stems[at - 1] == "be",
+    )  # fmt: skip
 
 
 # Titles of office, capitalised in titles ("President of Syria") but no one's name.
@@ -477,71 +545,3 @@ def _announces_intention(stems: Sequence[str]) -> bool:
 
 def _is_actor_word(lemma: str) -> bool:
     return lemma in actor_index()
-
-
-# ---------------------------------------------------------------------------------------------
-# Phrases in analysed text
-
-
-@dataclass(frozen=True)
-class Occurrence:
-    """A frame phrase found in a text: where, which phrase, and how it bears on the frame."""
-
-    start: int
-    end: int
-    role: str  # "asserts" | "opposes" | "stage" | "defeat" (a win over whoever follows)
-    text: str
-    final: bool = False
-
-
-# In a contest, "X beats Y" is X's win and Y's loss: who stands after the verb lost.
-_DEFEATS = phrase_set(
-    "beat|defeat|rout|oust|eliminate|knock out|edge|overcome|crush|thrash|dethrone|upset|"
-    "stun|topple|unseat|trounce|see off"
-)
-
-
-@dataclass
-class PhraseIndex:
-    """Positions of lemmas in one analysed text, to find phrases quickly."""
-
-    stems: Sequence[str]
-    where: dict[str, list[int]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for i, s in enumerate(self.stems):
-            self.where.setdefault(s, []).append(i)
-
-    def find(self, phrases: Iterable[Phrase]) -> list[tuple[int, int, Phrase]]:
-        hits = []
-        for p in phrases:
-            for i in self.where.get(p[0], ()):
-                if tuple(self.stems[i : i + len(p)]) == p:
-                    hits.append((i, i + len(p), p))
-        return hits
-
-
-def occurrences(frame: Frame, index: PhraseIndex, raws: Sequence[str]) -> list[Occurrence]:
-    """Where a text asserts the frame's act, its opposite, or a stage short of it; a longer
-    phrase wins over a shorter one inside it ("call off" over "call")."""
-    found: list[Occurrence] = []
-    for role, phrases in (
-        ("asserts", frame.asserts),
-        ("opposes", frame.opposes),
-        ("stage", frame.stages),
-    ):
-        for start, end, p in index.find(phrases):
-            found.append(Occurrence(start, end, role, " ".join(raws[start:end]), p in frame.final))
-    if frame.name == "win":
-        for start, end, _ in index.find(_DEFEATS):
-            found.append(Occurrence(start, end, "defeat", " ".join(raws[start:end])))
-    found.sort(key=lambda o: (o.start, -(o.end - o.start)))
-    kept: list[Occurrence] = []
-    taken: set[int] = set()
-    for occ in sorted(found, key=lambda o: -(o.end - o.start)):
-        span = set(range(occ.start, occ.end))
-        if span & taken:
-            continue
-        taken |= span
-        kept.append(occ)
-    return sorted(kept, key=lambda o: o.start)

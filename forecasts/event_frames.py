@@ -5,7 +5,8 @@ are this project's own; their synonyms are widened with WordNet's (forecasts.lex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 from forecasts.lexicon import antonyms, synonyms
@@ -99,7 +100,7 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
         "approve",
         "approve/v ratify/v",
         "approve|clear|greenlight|green light|approval|grant approval|endorse|sign off|pass|"
-        "license|ratify|adopt|authorize|authorise",
+        "license|ratify|adopt|authorize|authorise|ratification",
         "reject|deny|block|veto|disapprove|vote down|turn down|refuse|decline|delay|postpone|"
         "rejection",
         "",
@@ -166,7 +167,8 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
         "lift trophy|lift the trophy|claim title|take title|retain title",
         "lose|concede|defeat|loss",
         "",
-        "lead|poll|ahead|favourite|favorite|projected",
+        "lead|poll|ahead|favourite|favorite|projected|reach|advance|qualify|quarter-final|"
+        "quarterfinal|semi-final|semifinal",
     ),
     (
         "sign",
@@ -365,11 +367,105 @@ def frame_named(name: str) -> Frame:
 
 @cache
 def assert_index() -> dict[str, list[tuple[Phrase, Frame]]]:
-    """First lemma of each asserting phrase -> (phrase, frame), longest phrases first."""
+    """First lemma of each of a frame's own asserting phrases (the table's, not WordNet's)
+    -> (phrase, frame), longest phrases first. A question's act is told by these alone:
+    WordNet's synonyms widen what news may word the act by, but a sense shared with another
+    act ("overturn" a ruling among "overthrow" a ruler's synonyms) must not decide which
+    act a question asks about; a verb no frame lists makes a frame of its own."""
     index: dict[str, list[tuple[Phrase, Frame]]] = {}
     for frame in frames():
-        for p in frame.asserts:
+        for p in frame.ordered:
             index.setdefault(p[0], []).append((p, frame))
     for entries in index.values():
         entries.sort(key=lambda e: -len(e[0]))
     return index
+
+
+# ---------------------------------------------------------------------------------------------
+# Phrases in analysed text
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """A frame phrase found in a text: where, which phrase, and how it bears on the frame."""
+
+    start: int
+    end: int
+    role: str  # "asserts" | "opposes" | "stage" | "defeat" (a win over whoever follows)
+    text: str
+    final: bool = False
+
+
+# In a contest, "X beats Y" is X's win and Y's loss: who stands after the verb lost.
+_DEFEATS = phrase_set(
+    "beat|defeat|rout|oust|eliminate|knock out|edge|overcome|crush|thrash|dethrone|upset|"
+    "stun|topple|unseat|trounce|see off"
+)
+
+
+@dataclass
+class PhraseIndex:
+    """Positions of lemmas in one analysed text, to find phrases quickly."""
+
+    stems: Sequence[str]
+    where: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for i, s in enumerate(self.stems):
+            self.where.setdefault(s, []).append(i)
+
+    def find(self, phrases: Iterable[Phrase]) -> list[tuple[int, int, Phrase]]:
+        """Where each phrase occurs; a verb and its particle may hold a short object
+        between them ("knock England out", "call the deal off", "push the launch back")."""
+        hits = []
+        stems = self.stems
+        for p in phrases:
+            for i in self.where.get(p[0], ()):
+                if tuple(stems[i : i + len(p)]) == p:
+                    hits.append((i, i + len(p), p))
+                elif len(p) == 2 and p[1] in _PARTICLES:
+                    for j in range(i + 2, min(i + 2 + _MAX_OBJECT, len(stems))):
+                        if stems[j] == p[1]:
+                            if _GAP_STOPS.isdisjoint(stems[i + 1 : j]):
+                                hits.append((i, j + 1, p))
+                            break
+        return hits
+
+
+# Particles of phrasal verbs, and the words an object between verb and particle never holds
+# (a preposition or conjunction there means the particle belongs to something else).
+_PARTICLES = frozenset({"out", "off", "down", "back", "away", "up"})
+_MAX_OBJECT = 3
+_GAP_STOPS = frozenset(
+    stem(w)
+    for w in (
+        "in", "on", "at", "for", "with", "to", "from", "of", "by", "and", "or", "but", "as",
+        "after", "before", "over", "into", "than", "be", "have", "will", "not",
+    )
+)  # fmt: skip
+
+
+def occurrences(frame: Frame, index: PhraseIndex, raws: Sequence[str]) -> list[Occurrence]:
+    """Where a text asserts the frame's act, its opposite, or a stage short of it; a longer
+    phrase wins over a shorter one inside it ("call off" over "call")."""
+    found: list[Occurrence] = []
+    for role, phrases in (
+        ("asserts", frame.asserts),
+        ("opposes", frame.opposes),
+        ("stage", frame.stages),
+    ):
+        for start, end, p in index.find(phrases):
+            found.append(Occurrence(start, end, role, " ".join(raws[start:end]), p in frame.final))
+    if frame.name == "win":
+        for start, end, _ in index.find(_DEFEATS):
+            found.append(Occurrence(start, end, "defeat", " ".join(raws[start:end])))
+    found.sort(key=lambda o: (o.start, -(o.end - o.start)))
+    kept: list[Occurrence] = []
+    taken: set[int] = set()
+    for occ in sorted(found, key=lambda o: -(o.end - o.start)):
+        span = set(range(occ.start, occ.end))
+        if span & taken:
+            continue
+        taken |= span
+        kept.append(occ)
+    return sorted(kept, key=lambda o: o.start)

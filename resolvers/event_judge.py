@@ -13,10 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
-from forecasts.actors import Mention
+from lemminflect import getAllLemmas
+
+from forecasts.actors import Mention, is_name_word
 from forecasts.event import Event, Occurrence
+from forecasts.event_frames import LIGHT_VERBS, frame_named
 from resolvers.cues import FIRM, HEDGED, NEGATED
+
+# Verbs of completing an act: "completes its withdrawal" is the withdrawal.
+_COMPLETING = frozenset(w for p in frame_named("complete").ordered for w in p[:1])
 
 # What an occurrence says about the event, strongest claim first.
 ASSERTED = "asserted"  # the act happened (firm, the question's actor)
@@ -74,18 +81,35 @@ def read_item(
     for occ in found:
         if occ.role == "stage":
             continue
-        reading = _reading(event, occ, stems, clauses, title_len, states, own_states, mentions)
+        reading = _reading(
+            event, occ, stems, raws, clauses, title_len, states, own_states, mentions
+        )
         reading = replace(reading, role=occ.role)
         # A step governs the act when it stands just before it in its clause ("formally
         # notifies its withdrawal"), not after ("closes its takeover after China clears it").
+        # After it, a step is what the act was for ("beats Senegal to reach the
+        # quarter-finals"): the act is then a step on the way too.
         step = next(
             (
                 o
                 for o in stages
-                if clauses[o.start] == clauses[occ.start] and 0 <= occ.start - o.end <= 4
+                if clauses[o.start] == clauses[occ.start]
+                and (
+                    0 <= occ.start - o.end <= 4
+                    or (0 < o.start - occ.end <= 4 and stems[o.start - 1] == "to")
+                )
             ),
             None,
         )
+        governor = _governed(event, occ, stems, raws, clauses)
+        if reading.kind == ASSERTED and governor:
+            # "brings the shutdown forward", "freezes ratification": the act named as a
+            # thing another verb acts on is not asserted; completing it is ("completes
+            # its withdrawal").
+            reading = Reading(
+                ANTICIPATED, reading.predicate, "positive", reading.actor, reading.in_title,
+                f"named, not asserted ('{governor} … {occ.text}')", reading.start, reading.role,
+            )  # fmt: skip
         if reading.kind == ASSERTED and step is not None:
             # "formally notifies its withdrawal", "votes to approve the deal's terms": a
             # step on the way, not the act.
@@ -155,6 +179,7 @@ def _reading(
     event: Event,
     occ: Occurrence,
     stems: Sequence[str],
+    raws: Sequence[str],
     clauses: Sequence[int],
     title_len: int,
     states: Sequence[int],
@@ -165,6 +190,14 @@ def _reading(
     at = occ.start
     agent = _agent(event, occ, stems, clauses, mentions)
     actor_text = agent.text if agent else ""
+    doer = _named_doer(event, occ, stems, raws, clauses) if in_title else ""
+    if doer:
+        # The title names who did it, and the question names someone else: "Richard
+        # Branson flies to space" for a question about Jeff Bezos.
+        return Reading(
+            OTHER_ACTOR, occ.text, "positive" if occ.role == "asserts" else "negative", doer,
+            in_title, f"done by {doer}, not the question's {event.parties[0].name}", at,
+        )  # fmt: skip
     if agent is not None and event.actors and agent.actor not in event.actors:
         kinds = event.actor_kinds
         if agent.actor.kind in kinds:
@@ -182,7 +215,7 @@ def _reading(
     state = own_states.get((occ.start, occ.end), max(states[occ.start : occ.end]))
     ahead = _ahead(occ, stems, clauses)
     if occ.role == "defeat":
-        if _names_party(event, stems[occ.end : occ.end + 3]):
+        if _names_party(event, stems[occ.start + 1 : occ.end + 3]):
             # "Macron beats Le Pen": the question's side is the one beaten.
             return Reading(OPPOSED, occ.text, "negative", actor_text, in_title, "beaten", at)
         if state != FIRM or ahead:
@@ -207,6 +240,110 @@ def _reading(
             ANTICIPATED, occ.text, "positive", actor_text, in_title, f"still ahead ('{ahead}')", at
         )
     return Reading(ASSERTED, occ.text, "positive", actor_text, in_title, "firm", at)
+
+
+# Verbs that assert the act they take as object ("declares victory", "grants approval",
+# "accepts his resignation"), beside the light verbs and the complete frame's own words.
+_ASSERTING_GOVERNORS = frozenset(
+    {
+        "grant", "declare", "win", "receive", "secure", "give", "claim", "accept", "confirm",
+        "formally", "officially",
+    }
+)  # fmt: skip
+# Words a noun phrase holds before its head: determiners, possessives, numbers.
+_NOUN_PHRASE = frozenset({"the", "a", "an", "its", "their", "his", "her", "first", "final"})
+
+
+# How English makes a noun of an act (ratification, approval, closure, shutdown, pullout):
+# such a noun names the act, where "memorandum" or "deal" names a thing.
+_ACT_NOUN_ENDINGS = ("tion", "sion", "al", "ure", "ment", "ance", "ence", "down", "out", "over")
+
+
+@lru_cache(maxsize=50_000)
+def _noun_only(word: str) -> bool:
+    """Whether the word is only a noun, and one made of an act."""
+    lemmas = getAllLemmas(word)
+    if not lemmas or "VERB" in lemmas or "NOUN" not in lemmas:
+        return False
+    return str(lemmas["NOUN"][0]).endswith(_ACT_NOUN_ENDINGS)
+
+
+@lru_cache(maxsize=50_000)
+def _may_be_verb(word: str) -> bool:
+    return "VERB" in getAllLemmas(word)
+
+
+def _governed(
+    event: Event,
+    occ: Occurrence,
+    stems: Sequence[str],
+    raws: Sequence[str],
+    clauses: Sequence[int],
+) -> str:
+    """The verb that takes the act, named as a noun ("shutdown", "ratification"), as its
+    object, when that verb does not itself assert it; else ""."""
+    if occ.role != "asserts" or occ.end - occ.start != 1 or not _noun_only(raws[occ.start].lower()):
+        return ""
+    j = occ.start - 1
+    clause = clauses[occ.start]
+    while (
+        j >= 0
+        and clauses[j] == clause
+        and (
+            stems[j] in _NOUN_PHRASE
+            or raws[j].endswith(("'s", "’s"))
+            or (j > 0 and is_name_word(raws[j]))
+            or ("ADJ" in getAllLemmas(raws[j].lower()) and not _may_be_verb(raws[j].lower()))
+        )
+    ):
+        j -= 1
+    if j < 0 or clauses[j] != clause:
+        return ""
+    word = raws[j].lower()
+    if not _may_be_verb(word) or word.endswith("ing"):
+        return ""
+    lemma = stems[j]
+    passing = LIGHT_VERBS | _ASSERTING_GOVERNORS | _COMPLETING
+    return "" if lemma in passing or (lemma,) in event.frame.asserts else raws[j]
+
+
+# Words that may stand between a headline's subject and its verb ("Starliner finally
+# launches", "India has landed").
+_BETWEEN = frozenset(
+    {"finally", "officially", "formally", "successfully", "also", "now", "have", "be"}
+)
+
+
+def _named_doer(
+    event: Event,
+    occ: Occurrence,
+    stems: Sequence[str],
+    raws: Sequence[str],
+    clauses: Sequence[int],
+) -> str:
+    """The name right before the title's act (its subject), when the question is about a
+    named party and that name is nowhere in the question's title; else ""."""
+    if not event.parties or event.passive or occ.role not in ("asserts", "defeat"):
+        return ""
+    k = occ.end
+    while k < len(stems) and stems[k] in _NOUN_PHRASE:
+        k += 1
+    if _names_party(event, stems[k : k + 2]) or _names_party(event, stems[occ.start + 1 : occ.end]):
+        return ""  # "Electoral College elects Trump": the act is done to the question's party
+    j = occ.start - 1
+    while j >= 0 and stems[j] in _BETWEEN and clauses[j] == clauses[occ.start]:
+        j -= 1
+    end = j + 1
+    while j >= 0 and clauses[j] == clauses[occ.start] and is_name_word(raws[j]):
+        j -= 1
+    start = j + 1
+    if start == end or (start == 0 and end == 1 and "NOUN" in getAllLemmas(raws[0].lower())):
+        return ""  # no name there, or only a headline's capitalised first word
+    words = {stems[k] for k in range(start, end)}
+    known = event.title_words | {w for p in event.parties for w in p.stems}
+    if words & known:
+        return ""
+    return " ".join(raws[start:end])
 
 
 def _names_party(event: Event, stems: Sequence[str]) -> bool:

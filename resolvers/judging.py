@@ -21,10 +21,12 @@ from typing import Any, Protocol
 
 from lemminflect import getAllLemmas
 
+from forecasts.actors import name_runs, other_entity, other_member
 from forecasts.event import (
     excluded_by,
     occurrences,
 )
+from forecasts.lexicon import synonyms
 from forecasts.news_query import Not, Query, Term
 from forecasts.text import scan
 from resolvers.analysis import AnalysedItem, QuestionSpec, frame_vocabulary
@@ -230,6 +232,61 @@ def _acts_on_another(question: QuestionSpec, item: AnalysedItem, reading: Readin
     return False
 
 
+def _other_named(question: QuestionSpec, item: AnalysedItem) -> str:
+    """A name in the item's title for another thing than the question's: another member of
+    its series ("GPT-4o" for "GPT-5") or another body of a shared name ("High Court" for
+    "Supreme Court"); "" when none."""
+    event = question.event
+    if event is None or not (event.series or event.subject_names):
+        return ""
+    text = item.text
+    span = range(0, text.title_len)
+    # A headline's first word is capitalised whatever it is: a common noun there
+    # ("Comedian Zelensky wins") describes, an adjective ("High Court") may name.
+    lemmas = getAllLemmas(text.raws[0].lower()) if text.title_len else {}
+    first = 1 if "NOUN" in lemmas and "ADJ" not in lemmas else 0
+    runs = name_runs(text.raws, item.stems, range(first, text.title_len))
+    found = other_member(event.series, runs)
+    capitals = sum(1 for j in span if text.raws[j][:1].isupper() and len(text.raws[j]) > 3)
+    long_words = sum(1 for j in span if len(text.raws[j]) > 3)
+    if not found and capitals * 5 < long_words * 3:
+        # In a title written in title case every word is capitalised: no names to compare.
+        found = other_entity(event.subject_names, runs)
+    return found
+
+
+# Prefixes that make a word its opposite ("unlawful" for "lawful", "illegal" for "legal").
+_NEGATIVE_PREFIXES = ("un", "in", "il", "ir", "im", "non", "dis")
+
+
+def _object_reversed(question: QuestionSpec, item: AnalysedItem) -> str:
+    """The word in the item's title that is the question's object with a negative prefix
+    ("rules the plan unlawful" for a question whether it is ruled lawful), else ""."""
+    event = question.event
+    if event is None or not event.head_object or len(event.head_object) < 4:
+        return ""
+    head = event.head_object
+    title = item.stems[: item.text.title_len]
+    if head in title:
+        return ""
+    for word in title:
+        for prefix in _NEGATIVE_PREFIXES:
+            if word == prefix + head or word == prefix + "-" + head:
+                return word
+    return ""
+
+
+def _object_missing(question: QuestionSpec, item: AnalysedItem) -> bool:
+    """Whether nothing the title's act is done to is in the item: not its head, a WordNet
+    synonym of it, nor any other word of the object ("grant approval to a vaccine" and an
+    item about a drug)."""
+    event = question.event
+    if event is None or not event.head_object or event.head_is_name:
+        return False
+    wanted = set(event.objects) | {event.head_object} | set(synonyms(event.head_object, "n"))
+    return not (wanted & item.stem_set)
+
+
 def _excluded(question: QuestionSpec, item: AnalysedItem, reading: Reading | None) -> Any:
     """The criteria's "does not count" part the item's title leads with, if any: a title
     that asserts the act first and names the excluded thing after it ("completes its deal
@@ -307,6 +364,8 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
             and not item.denied_in_title(topic, states)
             and _excluded(question, item, reading) is None
             and _excluded_in(question, item, region) is None
+            and not _other_named(question, item)
+            and not _object_reversed(question, item)
         ):
             score = PARAPHRASE_SCORE
             return Verdict(
@@ -359,8 +418,10 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
             return _not_evidence(question, "no-actor", reading)
         if _excluded(question, item, reading) is not None:
             return _not_evidence(question, "excluded", reading)
-        if _acts_on_another(question, item, reading):
+        if _acts_on_another(question, item, reading) or _other_named(question, item):
             return _not_evidence(question, "other-object", reading)
+        if _object_reversed(question, item):
+            return _not_evidence(question, "against", reading)
         event = question.event
         if (
             reading is not None
@@ -423,8 +484,14 @@ def _judge_soft(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
         wanted = [g for g in groups if event.head_object in Query(g, str(g)).stems()]
         if wanted and not any(g in carried for g in wanted):
             return None
+        if not wanted and _object_missing(question, item):
+            return None
     if item.denied_in_title(question.query, item.states(ignore)):
         return _not_evidence(question, "negated", reading)
+    if _other_named(question, item):
+        return _not_evidence(question, "other-object", reading)
+    if _object_reversed(question, item):
+        return _not_evidence(question, "against", reading)
     if reading is not None:
         if reading.kind == FINAL:
             return _contrary(question, reading, terms)

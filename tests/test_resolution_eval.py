@@ -20,24 +20,26 @@ from bench import resolution
 FIVE_KINDS = {"direction", "called_off", "another_actor", "stage", "paraphrase"}
 ROLES = {"decides", "near_miss", "lookalike", "late_event", "context"}
 
-# Current measurement on the held-out part (61 questions: 30 YES, 31 NO), taken while the
-# matcher was being reworked (three snapshots a few minutes apart; the latest one here):
-#   given:   accuracy 78.7 %, false YES 7 (22.6 %), missed YES 6 (20.0 %), evidence-right 91.7 %,
-#            Brier of confidence 0.167
-#   derived: accuracy 77.0 %, false YES 7 (22.6 %), missed YES 7 (23.3 %), evidence-right 87.0 %,
-#            Brier of confidence 0.195
-# The floors are that measurement less two or three questions' worth. Raise them as it improves.
+# Current measurement on the held-out part (61 questions: 30 YES, 31 NO), after the general
+# evidence rules (who acts, what happens; tests/test_judge_general.py):
+#   given:   accuracy 78.7 %, false YES 5 (16.1 %), missed YES 8 (26.7 %), evidence-right 90.9 %,
+#            Brier of confidence 0.171
+#   derived: accuracy 77.0 %, false YES 6 (19.4 %), missed YES 8 (26.7 %), evidence-right 86.4 %,
+#            Brier of confidence 0.190
+# (Before them: given 77.0 % with 7 false YES and 7 missed; derived 77.0 %, 7 and 7.)
+# The floors are that measurement less two or three questions' worth, never looser than they
+# were. Raise them as it improves.
 FLOORS: dict[str, dict[str, float]] = {
     "given": {
-        "accuracy": 0.74,
-        "false_yes_share": 0.30,
+        "accuracy": 0.75,
+        "false_yes_share": 0.23,
         "missed_yes_share": 0.30,
         "evidence_right": 0.83,
         "brier": 0.19,
     },
     "derived": {
         "accuracy": 0.72,
-        "false_yes_share": 0.30,
+        "false_yes_share": 0.26,
         "missed_yes_share": 0.34,
         "evidence_right": 0.80,
         "brier": 0.22,
@@ -84,15 +86,23 @@ def test_no_question_in_both_parts(parts: dict[str, list[dict[str, Any]]]) -> No
 
 
 def test_split_follows_the_stated_rule(parts: dict[str, list[dict[str, Any]]]) -> None:
-    """README: per field, ranked by sha256(key), the first round(0.6 n) are dev."""
+    """README: per field, ranked by sha256(key), the first round(0.6 n) of the questions
+    written with the set are dev; a question added later (`added_after_split`) is dev
+    exactly when int(sha256(key)[:8], 16) % 100 < 60."""
     by_field: dict[str, list[str]] = {}
+    added = [q for q in parts["dev"] + parts["heldout"] if q.get("added_after_split")]
+    for q in added:
+        share = int(hashlib.sha256(q["key"].encode("utf-8")).hexdigest()[:8], 16) % 100
+        assert (share < 60) == (q in parts["dev"]), q["key"]
     for q in parts["dev"] + parts["heldout"]:
+        if q.get("added_after_split"):
+            continue
         by_field.setdefault(q["field"], []).append(q["key"])
     expected_dev = set()
     for keys in by_field.values():
         ranked = sorted(keys, key=lambda k: hashlib.sha256(k.encode("utf-8")).hexdigest())
         expected_dev.update(ranked[: round(0.6 * len(ranked))])
-    assert {q["key"] for q in parts["dev"]} == expected_dev
+    assert {q["key"] for q in parts["dev"] if not q.get("added_after_split")} == expected_dev
 
 
 def test_questions_are_well_formed(parts: dict[str, list[dict[str, Any]]]) -> None:
