@@ -21,7 +21,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -54,6 +53,16 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _raw(policy: str) -> list[tuple[bytes, bytes]]:
+    pairs = (("Content-Security-Policy", policy), *SECURITY_HEADERS)
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs]
+
+
+_DEFAULT_RAW = _raw(CONTENT_SECURITY_POLICY)
+_REDOC_RAW = _raw(REDOC_POLICY)
+_OURS = frozenset(name for name, _value in _DEFAULT_RAW)
+
+
 def policy_for(path: str) -> str:
     """The Content-Security-Policy for a request path."""
     return REDOC_POLICY if path == REDOC_PATH else CONTENT_SECURITY_POLICY
@@ -69,14 +78,18 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = policy_for(scope.get("path", ""))
+        ours = _REDOC_RAW if scope.get("path", "") == REDOC_PATH else _DEFAULT_RAW
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = policy
-                for name, value in SECURITY_HEADERS:
-                    headers[name] = value
+                # One pass over the raw list with the pairs encoded once: setting them one by
+                # one through MutableHeaders rescanned the list for each (every response).
+                kept = [
+                    (name, value)
+                    for name, value in message.get("headers") or ()
+                    if name.lower() not in _OURS
+                ]
+                message["headers"] = kept + ours
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
