@@ -59,10 +59,15 @@ def check_question(values: dict[str, Any], where: str) -> dict[str, Any]:
         raise InvalidInput(f"{where}: evidence_urls must be a list", field="evidence_urls")
     stored["evidence_urls"] = urls
     if "news_query_derived" not in values:
-        # An export from before the flag: derived when it is what the title derives.
-        query = " ".join(str(values.get("news_query") or "").split())
-        stored["news_query_derived"] = query == derive_query(str(values["title"]))
+        stored["news_query_derived"] = derives_query(values)
     return stored
+
+
+def derives_query(values: dict[str, Any]) -> bool:
+    """Whether a question that came without the flag (an export from before it, or a CSV)
+    has the query its title derives: its news_query_derived."""
+    query = " ".join(str(values.get("news_query") or "").split())
+    return query == derive_query(str(values["title"]))
 
 
 def check_forecast(where: str, n: int, forecaster: Any, probability: Any, made_on: Any) -> None:

@@ -43,14 +43,12 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
-    bindparam,
     cast,
     delete,
     func,
     literal_column,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -233,6 +231,22 @@ def _stored_pairs(conn: Connection, ids: Sequence[int]) -> Pairs:
     )
 
 
+# PostgreSQL's type for each kind of column here, as psycopg packs it in binary (COPY of the
+# pairs, the arrays of deltas): the columns' own types (migration 0009), so nothing is
+# converted or misread on the way.
+_PG_TYPES = (
+    (SmallInteger, "int2"),
+    (Integer, "int4"),
+    (Float, "float8"),
+    (String, "text"),
+    (Date, "date"),
+)
+
+
+def _pg_type(column: Column[Any]) -> str:
+    return next(name for kind, name in _PG_TYPES if isinstance(column.type, kind))
+
+
 def _insert_pairs(conn: Connection, pairs: Pairs) -> None:
     """Store the pairs: tuples straight to the driver (COPY on PostgreSQL), since building
     SQLAlchemy's parameters costs more than the insert itself at a million pairs."""
@@ -265,7 +279,9 @@ def _insert_pairs(conn: Connection, pairs: Pairs) -> None:
     cursor: Any = conn.connection.cursor()
     try:
         if postgres:
-            with cursor.copy(f"COPY {pairs_t.name} ({names}) FROM STDIN") as copy:
+            sql = f"COPY {pairs_t.name} ({names}) FROM STDIN (FORMAT BINARY)"
+            with cursor.copy(sql) as copy:
+                copy.set_types([_pg_type(c) for c in pairs_t.columns])
                 for row in rows:
                     copy.write_row(row)
         else:
@@ -275,64 +291,97 @@ def _insert_pairs(conn: Connection, pairs: Pairs) -> None:
         cursor.close()
 
 
-def _upsert(conn: Connection, table: Table) -> Any:
-    """INSERT for `table` whose conflicts on the key add the new row's numbers to the old."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    keys = [c.name for c in table.primary_key.columns]
-    added = {
-        c.name: table.c[c.name] + statement.excluded[c.name]
-        for c in table.columns
-        if c.name not in keys and c.name != "forecaster"
-    }
-    return statement.on_conflict_do_update(index_elements=keys, set_=added)
-
-
-def _delete_empty(conn: Connection, table: Table, keys: list[dict[str, Any]]) -> None:
-    """Drop the rows of these keys that no pair is left in."""
-    if not keys:
+def _add(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """Add these (signed) rows, in `table`'s column order with unique keys, to the stored
+    totals: a new key inserted, a stored one's numbers added to (the name shown is kept),
+    and then the rows of keys that went down to no pair dropped. Set-based: on PostgreSQL
+    one INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT and one DELETE ... USING for
+    all of them (a statement a row took 5 s and more for an import's 280k values); on
+    SQLite one prepared executemany of plain tuples (no server round trips to save)."""
+    if not rows:
         return
-    names = [c.name for c in table.primary_key.columns]
-    statement = delete(table).where(
-        *(table.c[name] == bindparam(f"k_{name}") for name in names), table.c.pairs <= 0
+    quote = conn.dialect.identifier_preparer.quote
+    name = quote(table.name)
+    columns = list(table.columns)
+    keys = [quote(c.name) for c in table.primary_key.columns]
+    names = ", ".join(quote(c.name) for c in columns)
+    added = ", ".join(
+        f"{quote(c.name)} = {name}.{quote(c.name)} + excluded.{quote(c.name)}"
+        for c in columns
+        if not c.primary_key and c.name != "forecaster"
     )
-    conn.execute(statement, [{f"k_{name}": key[name] for name in names} for key in keys])
+    at_pairs = [c.name for c in columns].index("pairs")
+    gone = [row[: len(keys)] for row in rows if row[at_pairs] < 0]
+    matches = " AND ".join(f"{name}.{k} = d.{k}" for k in keys)
+    cursor: Any = conn.connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            # (in binary: a tenth of the text's packing, none of the parsing)
+            arrays = ", ".join(f"%b::{_pg_type(c)}[]" for c in columns)
+            # Sorted by key in the statement: each transaction takes the rows' locks in key
+            # order, so two of them cannot deadlock on each other.
+            cursor.execute(
+                f"INSERT INTO {name} ({names}) SELECT * FROM unnest({arrays}) AS d ({names}) "
+                f"ORDER BY {', '.join(keys)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+            if gone:
+                key_arrays = ", ".join(f"%b::{_pg_type(c)}[]" for c in table.primary_key.columns)
+                cursor.execute(
+                    f"DELETE FROM {name} USING unnest({key_arrays}) AS d ({', '.join(keys)}) "
+                    f"WHERE {matches} AND {name}.pairs <= 0",
+                    [list(column) for column in zip(*gone, strict=True)],
+                )
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(
+                f"INSERT INTO {name} ({names}) VALUES ({marks}) "
+                f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}",
+                sorted(rows),
+            )
+            if gone:
+                cursor.executemany(
+                    f"DELETE FROM {name} WHERE {' AND '.join(f'{k} = ?' for k in keys)} "
+                    "AND pairs <= 0",
+                    gone,
+                )
+    finally:
+        cursor.close()
+
+
+def _value_rows(values: ValueTotals) -> list[tuple[Any, ...]]:
+    """The value totals' non-zero rows as score_value_totals holds them (one per key)."""
+    phrases = values.estimate.tolist()
+    rows = [
+        (p, int(o), NO_PHRASE if phrase is None else phrase, n)
+        for p, o, phrase, n in zip(
+            values.probability.tolist(),
+            values.outcome.tolist(),
+            phrases,
+            values.count.tolist(),
+            strict=True,
+        )
+        if n != 0
+    ]
+    if NO_PHRASE in phrases and None in phrases:
+        # A phrase given as '' shares its key with a p given as a number: one row of both
+        # (one statement may touch a row once).
+        merged: dict[tuple[Any, ...], int] = {}
+        for p, o, phrase, n in rows:
+            merged[(p, o, phrase)] = merged.get((p, o, phrase), 0) + n
+        rows = [(*key, n) for key, n in merged.items() if n != 0]
+    return rows
 
 
 def _apply(conn: Connection, values: ValueTotals, people: ForecasterTotals) -> None:
-    """Add these (signed) totals to the stored ones, in key order."""
-    value_rows = sorted(
-        (
-            {
-                "probability": p,
-                "outcome": int(o),
-                "estimate": NO_PHRASE if phrase is None else phrase,
-                "pairs": n,
-            }
-            for p, o, phrase, n in zip(
-                values.probability.tolist(),
-                values.outcome.tolist(),
-                values.estimate.tolist(),
-                values.count.tolist(),
-                strict=True,
-            )
-            if n != 0
-        ),
-        key=itemgetter("probability", "outcome", "estimate"),
-    )
-    people_rows = sorted(
-        (
-            {
-                "forecaster_key": key,
-                "forecaster": name,
-                "pairs": n,
-                "sum_brier": brier,
-                "sum_log_score": log_score,
-                "sum_time_averaged_brier": tab,
-                "shared_pairs": shared,
-                "sum_relative_brier": relative,
-            }
-            for key, name, n, brier, log_score, tab, shared, relative in zip(
+    """Add these (signed) totals to the stored ones (see _add)."""
+    _add(conn, value_totals_t, _value_rows(values))
+    _add(
+        conn,
+        forecaster_totals_t,
+        [
+            row
+            for row in zip(
                 people.forecaster_key.tolist(),
                 people.forecaster.tolist(),
                 people.count.tolist(),
@@ -344,16 +393,9 @@ def _apply(conn: Connection, values: ValueTotals, people: ForecasterTotals) -> N
                 strict=True,
             )
             # A question scored again may move a forecaster's sums but not their count.
-            if (n, brier, log_score, tab, shared, relative) != (0, 0.0, 0.0, 0.0, 0, 0.0)
-        ),
-        key=itemgetter("forecaster_key"),
+            if row[2:] != (0, 0.0, 0.0, 0.0, 0, 0.0)
+        ],
     )
-    if value_rows:
-        conn.execute(_upsert(conn, value_totals_t), value_rows)
-        _delete_empty(conn, value_totals_t, [r for r in value_rows if r["pairs"] < 0])
-    if people_rows:
-        conn.execute(_upsert(conn, forecaster_totals_t), people_rows)
-        _delete_empty(conn, forecaster_totals_t, [r for r in people_rows if r["pairs"] < 0])
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:

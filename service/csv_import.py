@@ -19,7 +19,14 @@ from service.csv_format import (
     MORE_QUESTION_CSV_COLUMNS,
     QUESTION_CSV_COLUMNS,
 )
-from service.import_files import Checked, ForecastRows, Progress, QuestionLedger, aware_instant
+from service.import_files import (
+    Checked,
+    ForecastRows,
+    Progress,
+    QuestionLedger,
+    aware_instant,
+    derive,
+)
 
 # -- import: reading CSV ----------------------------------------------------------------------
 
@@ -88,17 +95,26 @@ def _csv_question(cells: dict[str, str], where: str) -> dict[str, Any]:
 
 
 def read_csv(
-    stream: TextIO, *, new_ids: bool, progress: Progress | None = None, lines: int = 0
+    stream: TextIO,
+    *,
+    new_ids: bool,
+    progress: Progress | None = None,
+    lines: int = 0,
+    into: Checked | None = None,
+    on_forecasts: Callable[[], None] | None = None,
 ) -> Checked:
-    """A CSV of questions and forecasts (CSV_HELP), checked whole; `lines` (about how many
-    the file has) is the progress total."""
+    """A CSV of questions and forecasts (CSV_HELP), checked whole (into `into`, if given);
+    `lines` (about how many the file has) is the progress total. With `on_forecasts` (told
+    once every question and forecast is in it, as read_json), the questions'
+    news_query_derived is worked out after that (see QuestionLedger): a writer that stored
+    them meanwhile is to set the `underived` ones that came out True."""
     reader = csv.reader(stream)
     header = [name.strip() for name in next(reader, [])]
     missing = [name for name in CSV_NEEDED if name not in header]
     if missing:
         raise ValueError(f"the CSV has no {', '.join(missing)} column (see --help)")
-    checked = Checked()
-    lines_of = _CsvLines(header, checked, new_ids)
+    checked = Checked() if into is None else into
+    lines_of = _CsvLines(header, checked, new_ids, derive_later=on_forecasts is not None)
     width, key_at = lines_of.width, lines_of.key_at
 
     def question_of(item: tuple[int, list[str]]) -> str | None:
@@ -114,6 +130,9 @@ def read_csv(
         if progress is not None and last - reported >= 20_000:
             reported = last
             progress("checking", last, max(lines, last))
+    if on_forecasts is not None:
+        on_forecasts()
+        derive(checked)
     if progress is not None:
         progress("checking", lines, lines)
     return checked
@@ -122,7 +141,9 @@ def read_csv(
 class _CsvLines:
     """What the lines of a CSV read so far hold, and the reading of the next ones."""
 
-    def __init__(self, header: list[str], checked: Checked, new_ids: bool) -> None:
+    def __init__(
+        self, header: list[str], checked: Checked, new_ids: bool, *, derive_later: bool
+    ) -> None:
         at = {name: i for i, name in enumerate(header)}
         self.at = at
         self.width = len(header)
@@ -136,7 +157,7 @@ class _CsvLines:
         # columns the file has, by their place among `wanted`.
         self.had = [n for n, name in enumerate(wanted) if name in at]
         self.forecast_columns = itemgetter(*(at[wanted[n]] for n in self.had))
-        self.ledger = QuestionLedger(checked, new_ids)
+        self.ledger = QuestionLedger(checked, new_ids, derive_later=derive_later)
         self.rows = ForecastRows(checked.forecasts, new_ids)
         # Exported id -> (its first line, its question cells, the id its rows carry,
         # forecasts).

@@ -70,8 +70,13 @@ class Checked:
     `questions`); audit rows follow AUDIT_COLUMNS."""
 
     questions: list[dict[str, Any]] = field(default_factory=list)
+    # Places in `questions` whose news_query_derived is still to be worked out (False until
+    # then; see QuestionLedger).
+    underived: list[int] = field(default_factory=list)
     forecasts: list[tuple[Any, ...]] = field(default_factory=list)
     audit: list[tuple[Any, ...]] = field(default_factory=list)
+    # How many audit rows the file holds, known (for a progress total) before they are read.
+    audit_count: int = 0
     sources: list[dict[str, Any]] = field(default_factory=list)
     suggestions: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
@@ -192,17 +197,26 @@ def _typed(table: Any, record: Mapping[str, Any], *, keep: bool = False) -> dict
 
 
 class QuestionLedger:
-    """The ledger of the questions a file holds, in its order."""
+    """The ledger of the questions a file holds, in its order. With `derive_later`, a
+    question without news_query_derived is kept with it False and its place noted in
+    `underived`, for `derive` to work it out once the file is read (the derivation is a
+    third of reading a CSV, and can wait until the forecasts are written)."""
 
-    def __init__(self, checked: Checked, new_ids: bool) -> None:
+    def __init__(self, checked: Checked, new_ids: bool, *, derive_later: bool = False) -> None:
         self.checked = checked
         self.new_ids = new_ids
+        self.derive_later = derive_later
         self.ids: set[int] = set()
 
     def add(self, values: dict[str, Any], where: str) -> int:
         """Check and keep a question's values; returns the question_id its forecast rows
         carry."""
-        stored = restore.check_question(values, where)
+        later = self.derive_later and "news_query_derived" not in values
+        stored = restore.check_question(
+            {**values, "news_query_derived": False} if later else values, where
+        )
+        if later:
+            self.checked.underived.append(len(self.checked.questions))
         if self.new_ids:
             stored.pop("id", None)
             stored["seed_key"] = None
@@ -216,6 +230,14 @@ class QuestionLedger:
         self.ids.add(qid)
         self.checked.questions.append(stored)
         return qid
+
+
+def derive(checked: Checked) -> None:
+    """Work out the news_query_derived the ledger left for later (`underived` stays: the
+    writer sets those stored before that came out True)."""
+    for n in checked.underived:
+        question = checked.questions[n]
+        question["news_query_derived"] = restore.derives_query(question)
 
 
 # -- import: reading JSON ---------------------------------------------------------------------
@@ -265,8 +287,17 @@ class _JsonDocument(msgspec.Struct):
     audit: msgspec.Raw = msgspec.Raw(b"[]")
 
 
-def read_json(buffer: Any, *, new_ids: bool, progress: Progress | None = None) -> Checked:
-    """A JSON export (bytes or a buffer such as an mmap of the file), checked whole."""
+def read_json(
+    buffer: Any,
+    *,
+    new_ids: bool,
+    progress: Progress | None = None,
+    into: Checked | None = None,
+    on_forecasts: Callable[[], None] | None = None,
+) -> Checked:
+    """A JSON export (bytes or a buffer such as an mmap of the file), checked whole (into
+    `into`, if given). `on_forecasts()` is told once every question and forecast is in it,
+    before the rest is read: a writer may store them meanwhile (service.transfer)."""
     try:
         document = msgspec.json.decode(buffer, type=_JsonDocument)
     except msgspec.DecodeError as exc:
@@ -275,13 +306,16 @@ def read_json(buffer: Any, *, new_ids: bool, progress: Progress | None = None) -
         raise ValueError(f"not a {FORMAT} document (format={document.format!r})")
     if document.questions is None:
         raise ValueError("'questions' must be a list")
-    checked = Checked()
+    checked = Checked() if into is None else into
     ledger = QuestionLedger(checked, new_ids)
     rows = ForecastRows(checked.forecasts, new_ids)
     decode_question = msgspec.json.Decoder(_JsonQuestion).decode
-    # The audit log first (decoded whole, in C): its length is part of the progress total.
-    entries = [] if new_ids else _decode_audit(document.audit)
-    total = len(document.questions) + len(entries)
+    # The audit log's length is part of the progress total: counted here (in C, a tenth of
+    # its decoding), decoded once the questions and forecasts are read, so that a writer
+    # (service.transfer) can store those while the log is decoded and checked.
+    if not (new_ids or progress is None):
+        checked.audit_count = _count_audit(document.audit)
+    total = len(document.questions) + checked.audit_count
     for n, raw in enumerate(document.questions, start=1):
         try:
             record = decode_question(raw)
@@ -305,6 +339,8 @@ def read_json(buffer: Any, *, new_ids: bool, progress: Progress | None = None) -
             rows.add_all(where, 1, question, list(zip(*map(astuple, history), strict=True)))
         if progress is not None and n % 200 == 0:
             progress("checking", n, total)
+    if on_forecasts is not None:
+        on_forecasts()
     if not new_ids:
         checked.sources = [_typed(sources, r) for r in _dicts(document.sources, "sources")]
         checked.suggestions = [
@@ -313,7 +349,7 @@ def read_json(buffer: Any, *, new_ids: bool, progress: Progress | None = None) -
         checked.links = [
             _typed(links, r, keep=True) for r in _dicts(document.evidence_links, "evidence_links")
         ]
-        _check_audit(entries, checked)
+        _check_audit(_decode_audit(document.audit), checked)
     if progress is not None:
         progress("checking", total, total)
     return checked
@@ -324,6 +360,13 @@ def _dicts(raws: Sequence[msgspec.Raw], key: str) -> list[dict[str, Any]]:
         return [msgspec.json.decode(raw, type=dict[str, Any]) for raw in raws]
     except msgspec.DecodeError as exc:
         raise ValueError(f"'{key}' must be a list of objects") from exc
+
+
+def _count_audit(raw: msgspec.Raw) -> int:
+    try:
+        return len(msgspec.json.decode(raw, type=list[msgspec.Raw]))
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"not a {FORMAT} document: 'audit' {exc}") from exc
 
 
 def _decode_audit(raw: msgspec.Raw) -> list[_JsonAudit]:
