@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
+
+from lemminflect import getAllLemmas
 
 from forecasts.event_frames import Phrase, phrase, phrase_set
 
@@ -313,3 +316,96 @@ def other_member(question: Sequence[NameRun], item: Sequence[NameRun]) -> str:
             if r.words & q.words and r.marks and not r.marks & q.marks:
                 return r.text
     return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Names the table does not know
+
+
+@dataclass(frozen=True)
+class NamedParty:
+    """An actor of the question that the actor table does not know: a name, as lemmas."""
+
+    name: str
+    stems: tuple[str, ...]
+    # Only says where what acts is from ("a European spacecraft", "a Japanese probe"): an
+    # item may name the doer without it.
+    modifier: bool = False
+
+
+_DEMONYM_ENDINGS = ("an", "ese", "ish", "ian", "i", "ch", "ss")
+
+
+def _describes(raws: Sequence[str], run: Sequence[int]) -> bool:
+    """Whether a one-word run is a proper adjective before a common noun: "European" in
+    "a European spacecraft" (a word the dictionary does not know, with a demonym's ending,
+    before a word that can only be a noun)."""
+    if len(run) != 1 or run[0] + 1 >= len(raws):
+        return False
+    word, following = raws[run[0]], raws[run[0] + 1]
+    if not word.lower().endswith(_DEMONYM_ENDINGS) or getAllLemmas(word.lower()):
+        return False
+    lemmas = getAllLemmas(following)
+    return following.islower() and "NOUN" in lemmas and "VERB" not in lemmas
+
+
+def unknown_names(
+    raws: Sequence[str],
+    stems: Sequence[str],
+    span: range,
+    skip: AbstractSet[str],
+    covered: AbstractSet[int] = frozenset(),
+    owners: dict[int, tuple[str, ...]] | None = None,
+) -> list[NamedParty]:
+    """The parties of the question the actor table does not know: runs of name words in
+    `span` that no actor covers (a covered word ends a run; `skip`: function words). A run
+    that follows an actor who only says whose it is ("SpaceX's Falcon Heavy", `owners`: the
+    run's first position -> the owner's words) may be named by the owner too."""
+    parties: list[NamedParty] = []
+    run: list[int] = []
+
+    def flush() -> None:
+        significant = tuple(
+            stems[j]
+            for j in run
+            if stems[j] not in skip
+            and len(stems[j]) >= 3
+            and raws[j].lower() not in _NAME_PARTICLES
+        )
+        if significant:
+            # Any of its words will do: a person is mostly named by the surname alone, a
+            # company by its first word ("Exxon" for Exxon Mobil).
+            extra = (owners or {}).get(run[0], ())
+            initials = [raws[j][0].lower() for j in run if raws[j][:1].isupper()]
+            if len(initials) >= 3:
+                # News calls a long name by its initials: "UAE", "ICC".
+                extra += ("".join(initials),)
+            name = " ".join(raws[j] for j in run)
+            parties.append(NamedParty(name, significant + extra, _describes(raws, run)))
+        run.clear()
+
+    for j in span:
+        raw = raws[j]
+        if j in covered:
+            flush()
+        elif is_name_word(raw) and stems[j] not in skip:
+            run.append(j)
+        elif raw.lower().startswith(("al-", "el-")) or (
+            # "Lula da Silva", "Ursula von der Leyen", "Mohammed bin Salman": a lowercase
+            # particle between two name words is part of the name.
+            run
+            and raw.lower() in _NAME_PARTICLES
+            and j + 1 < len(raws)
+            and (is_name_word(raws[j + 1]) or raws[j + 1].lower() in _NAME_PARTICLES)
+        ):
+            run.append(j)
+        else:
+            flush()
+    flush()
+    return parties
+
+
+_NAME_PARTICLES = frozenset(
+    {"al", "bin", "ibn", "da", "de", "do", "dos", "das", "di", "du", "del", "della", "van",
+     "von", "der", "den", "la", "le"}
+)  # fmt: skip

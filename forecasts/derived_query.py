@@ -8,8 +8,8 @@ from typing import Any
 
 from forecasts.actors import actor_called
 from forecasts.event import read_event
-from forecasts.event_frames import frame_named
-from forecasts.lexicon import synonyms
+from forecasts.event_frames import frame_named, phrase
+from forecasts.lexicon import pertaining_adjectives, synonyms
 from forecasts.text import ACRONYM, stem, words
 
 _QUESTION_WORDS = {
@@ -141,6 +141,8 @@ def _alternatives(word: str) -> tuple[str, ...]:
     # WordNet's verb synsets name acts news paraphrases; its noun synsets mostly name
     # things by words news never uses for them ("ballistic capsule" for a spacecraft).
     found += sorted(w for w in synonyms(lower, "v") if len(w.split()) <= 2 and w not in found)
+    # A noun's adjectives say the same thing: "sexual" for "sex", "lunar" for "Moon".
+    found += [w for w in pertaining_adjectives(lower)[:2] if w not in found]
     own = stem(lower)
     kept = [w for w in dict.fromkeys(found) if stem(w) != own and w != lower]
     return (lower, *kept[:MAX_ALTERNATIVES])
@@ -153,6 +155,9 @@ def _predicate_group(title: str) -> tuple[tuple[str, ...], frozenset[str]] | Non
         return None
     written = event.predicate.lower()
     group = _alternatives(written)
+    if not event.frame.generic:
+        # Only the word's senses of the frame's act: "release" a Mac is not "free" it.
+        group = (written, *(a for a in group[1:] if phrase(a) in event.frame.asserts))
     if len(group) == 1 and not event.frame.generic:
         # No paraphrase known: the frame's own first words stand in.
         frame = frame_named(event.frame.name)
@@ -190,6 +195,10 @@ def _name_group(run: list[str]) -> tuple[str, ...]:
         country = _COUNTRY_OF.get(word.lower())
         if country:
             return (country, word)
+        related = pertaining_adjectives(word)
+        if related and not word.isupper():
+            # "Moon" is also "lunar", "Sun" "solar".
+            return (_quote_if_needed(word), *related[:2])
         if "-" in word and word.lower().startswith(("al-", "el-")):
             # al-Assad is mostly written Assad.
             return (word.split("-", 1)[1], _quote_if_needed(word))
@@ -326,7 +335,9 @@ def derive_query(title: str) -> str:
             target = content
             groups = [
                 tuple(_quote_if_needed(w) for w in _alternatives(word))
-                if word.lower() in _PARAPHRASES or synonyms(word.lower(), "v")
+                if word.lower() in _PARAPHRASES
+                or synonyms(word.lower(), "v")
+                or pertaining_adjectives(word.lower())
                 else (_quote_if_needed(word.lower()),)
             ]
         for group in groups:

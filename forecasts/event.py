@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,11 +23,13 @@ from lemminflect import getAllLemmas
 from forecasts.actors import (
     Actor,
     Mention,
+    NamedParty,
     NameRun,
     actor_index,
     find_actors,
     is_name_word,
     name_runs,
+    unknown_names,
 )
 from forecasts.event_frames import (
     LIGHT_VERBS,
@@ -42,6 +43,7 @@ from forecasts.event_frames import (
     frame_named,
     occurrences,
     phrase,
+    phrase_end,
 )
 
 __all__ = ["Event", "Occurrence", "PhraseIndex", "occurrences", "read_event"]
@@ -49,14 +51,6 @@ from forecasts.text import _ACRONYM_HINT, _WORDS, ACRONYM, stem, title_words
 
 # ---------------------------------------------------------------------------------------------
 # Reading a question's event
-
-
-@dataclass(frozen=True)
-class NamedParty:
-    """An actor of the question that the actor table does not know: a name, as lemmas."""
-
-    name: str
-    stems: Phrase
 
 
 @dataclass(frozen=True)
@@ -95,6 +89,11 @@ class Event:
     series: tuple[NameRun, ...] = ()
     # The names of the title's subject, the words before its act ("Supreme Court").
     subject_names: tuple[NameRun, ...] = ()
+    # "Will Google launch its Stadia service": what the act is done to is the actor's own,
+    # so an item naming it ("Stadia goes live") names whose it is.
+    owned_object: bool = False
+    # The names of what the act is done to, the words after it ("French Open").
+    object_runs: tuple[NameRun, ...] = ()
     # Every lemma of the title: a name an item gives its act's doer must be among them.
     title_words: frozenset[str] = frozenset()
     # "Will the act be signed": the title's subject undergoes the act rather than doing it.
@@ -141,6 +140,15 @@ _LIFTED = frozenset(
     )
 )  # fmt: skip
 
+# What someone is released from, or what holds them, when "release" means setting free.
+_CUSTODY = frozenset(
+    stem(w)
+    for w in (
+        "prison", "jail", "custody", "detention", "prisoner", "hostage", "captivity",
+        "arrest", "detain", "sentence", "bail", "parole", "captive", "detainee", "inmate",
+    )
+)  # fmt: skip
+
 
 def _find_frame(stems: Sequence[str], start: int = 0) -> tuple[int, int, Frame] | None:
     """The first frame word at or after `start`: (position, length, frame). A light verb
@@ -150,10 +158,19 @@ def _find_frame(stems: Sequence[str], start: int = 0) -> tuple[int, int, Frame] 
     i = start
     while i < len(stems):
         for p, frame in index.get(stems[i], ()):
-            if tuple(stems[i : i + len(p)]) == p and p not in NOT_PREDICATES:
-                return i, len(p), frame
+            end = phrase_end(stems, i, p)
+            if end > 0 and p not in NOT_PREDICATES:
+                return i, end - i, frame
         i += 1
     return None
+
+
+def _inside_name(raws: Sequence[str], at: int, start: int) -> bool:
+    """Whether a capitalised frame word is part of a name with its neighbours ("Paris
+    Agreement", "Iran Deal"): then it names a thing, not the act."""
+    if at <= start or not raws[at][:1].isupper():
+        return False
+    return raws[at - 1][:1].isupper() or (at + 1 < len(raws) and raws[at + 1][:1].isupper())
 
 
 def _title_verb(
@@ -165,9 +182,23 @@ def _title_verb(
         raw = raws[j]
         if j in covered or not _may_name_act(raw, stems[j]):
             continue
-        if _can_be_verb(raw.lower()):
+        if _can_be_verb(raw.lower()) and not _in_noun_phrase(stems, raws, j):
             return j, stems[j]
     return None
+
+
+_DETERMINERS = frozenset({"a", "an", "the", "its", "their", "his", "her", "this", "that"})
+
+
+def _in_noun_phrase(stems: Sequence[str], raws: Sequence[str], j: int) -> bool:
+    """Whether the word ends a noun phrase its determiner opens ("a computer program"): a
+    noun there, not the verb."""
+    if j >= 1 and stems[j - 1] in _DETERMINERS:
+        return True
+    if j < 2 or stems[j - 2] not in _DETERMINERS or not raws[j - 1].islower():
+        return False
+    lemmas = getAllLemmas(raws[j - 1].lower())
+    return "NOUN" in lemmas and "VERB" not in lemmas
 
 
 @lru_cache(maxsize=100_000)
@@ -225,49 +256,6 @@ def _act_lemma(raw: str) -> str:
     """The word's lemma if it may name the act, else ""."""
     lemma = stem(raw.lower())
     return lemma if _may_name_act(raw, lemma) else ""
-
-
-def _names(
-    raws: Sequence[str],
-    stems: Sequence[str],
-    span: range,
-    covered: AbstractSet[int] = frozenset(),
-    owners: dict[int, tuple[str, ...]] | None = None,
-) -> list[NamedParty]:
-    """Runs of name words in `span` that the actor table does not cover (a covered word
-    ends a run). A run that follows an actor who only says whose it is ("SpaceX's Falcon
-    Heavy", `owners`: the run's first position -> the owner's words) may be named by the
-    owner too."""
-    parties: list[NamedParty] = []
-    run: list[int] = []
-
-    def flush() -> None:
-        significant = tuple(
-            stems[j] for j in run if stems[j] not in _FUNCTION and len(stems[j]) >= 3
-        )
-        if significant:
-            # Any of its words will do: a person is mostly named by the surname alone, a
-            # company by its first word ("Exxon" for Exxon Mobil).
-            extra = (owners or {}).get(run[0], ())
-            initials = [raws[j][0].lower() for j in run if raws[j][:1].isupper()]
-            if len(initials) >= 3:
-                # News calls a long name by its initials: "UAE", "ICC".
-                extra += ("".join(initials),)
-            parties.append(NamedParty(" ".join(raws[j] for j in run), significant + extra))
-        run.clear()
-
-    for j in span:
-        raw = raws[j]
-        if j in covered:
-            flush()
-        elif is_name_word(raw) and stems[j] not in _QUESTION_WORDS and stems[j] not in _FUNCTION:
-            run.append(j)
-        elif raw.lower().startswith(("al-", "el-")) or (run and stems[j] in ("al", "bin")):
-            run.append(j)
-        else:
-            flush()
-    flush()
-    return parties
 
 
 # Words that open a criteria's exclusion without naming what is excluded.
@@ -335,10 +323,13 @@ def excluded_by(
     """The criteria's exclusion an item's title names, if any: every mark of it is in the
     title. Marks that are the question's own words (`keep`: its query's terms), its act's
     words or its object's are no exclusion ("the 2001 treaty already in force" does not
-    exclude a treaty question's treaty)."""
+    exclude a treaty question's treaty). Nor are the frame's steps short of the act ("charges"
+    for a conviction, "protests" for a resignation): the item's reading tells a step from the
+    act by where it stands, so "convicted ... acquitted on other charges" stays the act."""
     have = frozenset(title_stems)
     frame = event.frame
-    own = frozenset(keep) | event.objects | {w for p in frame.asserts | frame.opposes for w in p}
+    acts = frame.asserts | frame.opposes | frame.stages
+    own = frozenset(keep) | event.objects | {w for p in acts for w in p}
     for exclusion in event.exclusions:
         if exclusion.marks <= have and not exclusion.marks & own:
             return exclusion
@@ -368,7 +359,7 @@ def read_event(
         if candidate is None:
             break
         at, length, _ = candidate
-        if at not in covered:
+        if at not in covered and not _inside_name(raws, at, start):
             found = candidate
             break
         pos = at + 1
@@ -414,6 +405,8 @@ def read_event(
     at, length, frame = found
     if frame.name == "raise" and _LIFTED & set(stems[at + length :]):
         frame = frame_named("lift")  # "lift sanctions", not "lift rates"
+    if frame.name == "release" and not _CUSTODY & set(stems):
+        frame = frame_named("go on sale")  # "release a Mac", not "released from prison"
     return _event(
         frame, " ".join(raws[at : at + length]), stems, raws, mentions, at, start, criteria,
         source, after=at + length,
@@ -468,7 +461,9 @@ def _event(
     parties = [
         p
         # A covered word ends a run: what is left names no actor the table knows.
-        for p in _names(raws, stems, range(start, at), covered, owners)
+        for p in unknown_names(
+            raws, stems, range(start, at), _QUESTION_WORDS | _FUNCTION, covered, owners
+        )
         if p.stems[0] not in _OFFICES
     ]
     objects: set[str] = set()
@@ -483,7 +478,16 @@ def _event(
                 # benchmark interest rate", "jet" in "a Russian military jet".
                 head, head_is_name = stems[j], raws[j][:1].isupper()
                 nxt = j + 1
-                if nxt >= len(stems) or stems[nxt] in _FUNCTION or nxt in covered:
+                if (
+                    nxt >= len(stems)
+                    or nxt in covered
+                    or (
+                        # A capitalised word inside a name ("Formula One world championship")
+                        # does not end the phrase, whatever it is.
+                        stems[nxt] in _FUNCTION
+                        and not (raws[j][:1].isupper() and raws[nxt][:1].isupper())
+                    )
+                ):
                     head_done = True
             elif head and not head_done:
                 head_done = True
@@ -509,6 +513,13 @@ def _event(
         subject_names=tuple(
             r for r in name_runs(raws, stems, range(start, min(at, len(stems)))) if not r.marks
         ) if source == "title" else (),
+        owned_object=after is not None
+        and after + 1 < len(stems)
+        and stems[after] in ("its", "their", "his", "her")
+        and bool(names),
+        object_runs=tuple(
+            r for r in name_runs(raws, stems, range(after, len(stems))) if not r.marks
+        ) if source == "title" and after is not None else (),
         title_words=frozenset(stems),
         passive=source == "title" and 0 < at <= len(stems) and stems[at - 1] == "be",
     )  # fmt: skip

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
+from lemminflect import getAllLemmas
+
 from forecasts.lexicon import antonyms, synonyms
 from forecasts.text import stem, title_words
 
@@ -90,11 +92,11 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
     (
         "launch",
         "launch/v",
-        "launch|lift off|liftoff|blast off|launching",
+        "launch|lift off|liftoff|blast off|launching|go live",
         "scrub|postpone|delay|abort|stand down|push back|call off|cancel|ground|slip|"
         "hold back|withhold",
         "cancel",
-        "roll out|static fire|rehearsal|stack|fuel|target|schedule|slate",
+        "roll out|static fire|rehearsal|stack|fuel|target|schedule|slate|set|set date",
     ),
     (
         "approve",
@@ -214,7 +216,7 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
     (
         "impose",
         "impose/v",
-        "impose|levy|introduce|slap",
+        "impose|levy|introduce|adopt|slap",
         "lift|remove|delay|suspend|exempt|pause|postpone|scrap|drop|exemption",
         "",
         "threaten|propose|consider|announce plan|warn",
@@ -268,6 +270,18 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
         "",
     ),
     (
+        # A product or work brought out for people to buy or use; "release" from custody
+        # is the release frame (forecasts.event tells them apart by the title's words).
+        "go on sale",
+        "",
+        "go on sale|on sale|release|hit store|hit shelf|reach store|reach customer|"
+        "reach buyer|arrive|ship|go on general sale|become available|roll out|debut|go live",
+        "delay|postpone|push back|recall|cancel|scrap|shelve|hold back|withhold",
+        "cancel|scrap|shelve",
+        "unveil|announce|reveal|preview|pre-order|preorder|show|demo|tease|leak|test|"
+        "schedule|slate|set|set date",
+    ),
+    (
         "commit",
         "",
         "pledge|vow|commit|commitment|promise|set target|target|goal|aim|announce target|"
@@ -310,6 +324,8 @@ _WORDNET_SKIP: dict[str, frozenset[Phrase]] = {
     "withdraw": frozenset({("retreat",), ("pull", "back")}),
     "leave office": frozenset({("renounce",), ("give", "up")}),
     "capture": frozenset({("occupy",)}),
+    # In news "sanctions" are penalties far more often than approvals.
+    "approve": frozenset({("sanction",)}),
 }
 
 
@@ -413,23 +429,51 @@ class PhraseIndex:
     def __post_init__(self) -> None:
         for i, s in enumerate(self.stems):
             self.where.setdefault(s, []).append(i)
+            if s.startswith("re-") and len(s) > 5:
+                self.where.setdefault(s[3:], []).append(i)
 
     def find(self, phrases: Iterable[Phrase]) -> list[tuple[int, int, Phrase]]:
-        """Where each phrase occurs; a verb and its particle may hold a short object
-        between them ("knock England out", "call the deal off", "push the launch back")."""
+        """Where each phrase occurs; a verb and its particle or complement may hold a short
+        object between them ("knock England out", "call the deal off", "leave rates
+        unchanged"), and an article may stand inside a phrase ("become a member")."""
         hits = []
         stems = self.stems
         for p in phrases:
             for i in self.where.get(p[0], ()):
-                if tuple(stems[i : i + len(p)]) == p:
-                    hits.append((i, i + len(p), p))
-                elif len(p) == 2 and p[1] in _PARTICLES:
+                end = phrase_end(stems, i, p)
+                if end > 0:
+                    hits.append((i, end, p))
+                elif len(p) == 2 and (p[1] in _PARTICLES or _complement(p[1])):
                     for j in range(i + 2, min(i + 2 + _MAX_OBJECT, len(stems))):
                         if stems[j] == p[1]:
                             if _GAP_STOPS.isdisjoint(stems[i + 1 : j]):
                                 hits.append((i, j + 1, p))
                             break
         return hits
+
+
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
+def phrase_end(stems: Sequence[str], i: int, p: Phrase) -> int:
+    """Where phrase `p` ends if it starts at `i` (articles inside it skipped: "lift the
+    trophy" is "lift trophy"), else -1."""
+    j = i
+    for k, word in enumerate(p):
+        while k and j < len(stems) and stems[j] in _ARTICLES and word not in _ARTICLES:
+            j += 1
+        if j >= len(stems) or (stems[j] != word and stems[j] != "re-" + word):
+            return -1  # "re-elected" is elected again, "re-enter" entering
+        j += 1
+    return j
+
+
+@lru_cache(maxsize=10_000)
+def _complement(word: str) -> bool:
+    """Whether a phrase's second word says the state its verb leaves its object in
+    ("unchanged", "steady", "free"): an adjective that is no noun."""
+    lemmas = getAllLemmas(word)
+    return "ADJ" in lemmas and "NOUN" not in lemmas
 
 
 # Particles of phrasal verbs, and the words an object between verb and particle never holds

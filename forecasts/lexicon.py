@@ -1,6 +1,7 @@
-"""Synonyms and antonyms from WordNet, as the table scripts/derive_lexicon.py derived from
-it offline (forecasts/data/lexicon.json, with WordNet's licence notice): nothing reads
-WordNet at run time.
+"""Synonyms and antonyms from WordNet, and the adjectives that say "of" a noun ("lunar"
+for "moon"), as the table scripts/derive_lexicon.py derived from it offline
+(forecasts/data/lexicon.json, with WordNet's licence notice): nothing reads WordNet at run
+time.
 
 Entries are keyed "word/pos" ("raise/v", "warplane/n"); words are lemmas, multi-word ones
 with spaces ("shoot down"). Generic words that WordNet lists among a sense's lemmas but that
@@ -54,6 +55,13 @@ def synonyms(word: str, pos: str | None = None) -> frozenset[str]:
 def antonyms(word: str, pos: str | None = None) -> frozenset[str]:
     """WordNet antonyms of a seed word, with their synsets' other lemmas."""
     return _lookup("antonyms", word.lower(), pos)
+
+
+def pertaining_adjectives(noun: str) -> tuple[str, ...]:
+    """The adjectives WordNet relates to a noun ("moon" -> "lunar", "crime" -> "criminal"),
+    most used first; empty if none."""
+    entries: dict[str, list[str]] = _table().get("pertainyms", {})
+    return tuple(entries.get(noun.lower(), ()))
 
 
 def source_note() -> str:

@@ -370,6 +370,11 @@ def frame_vocabulary(event: Event) -> frozenset[str]:
     return frozenset(words)
 
 
+def is_act_part(node: Node, vocabulary: frozenset[str]) -> bool:
+    """Whether a query part only names the act (its words are the frame's)."""
+    return not isinstance(node, Not) and _without_act(node, vocabulary) is None
+
+
 def _without_act(node: Node, vocabulary: frozenset[str]) -> Node | None:
     """The node with its AND parts that are only words of the act left out (None: nothing
     but the act)."""

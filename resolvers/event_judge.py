@@ -96,12 +96,19 @@ def read_item(
                 if clauses[o.start] == clauses[occ.start]
                 and (
                     0 <= occ.start - o.end <= 4
-                    or (0 < o.start - occ.end <= 4 and stems[o.start - 1] == "to")
+                    or (
+                        0 < o.start - occ.end <= 6
+                        and not _STEP_AFTER.isdisjoint(stems[occ.end : o.start])
+                    )
                 )
             ),
             None,
         )
-        governor = _governed(event, occ, stems, raws, clauses)
+        governor = (
+            _governed(event, occ, stems, raws, clauses)
+            or _purpose_of(occ, stems, raws)
+            or _modifies(occ, stems, raws, clauses)
+        )
         if reading.kind == ASSERTED and governor:
             # "brings the shutdown forward", "freezes ratification": the act named as a
             # thing another verb acts on is not asserted; completing it is ("completes
@@ -135,7 +142,10 @@ def read_item(
 
 
 def _actor_present(event: Event, stems: Sequence[str], mentions: Sequence[Mention]) -> bool:
-    """Whether every actor and named party of the question appears in the item."""
+    """Whether every actor and named party of the question appears in the item, or the
+    item names the thing the question calls theirs ("its Stadia service")."""
+    if event.owned_object and event.object_names & set(stems):
+        return True
     named = {m.actor for m in mentions}
     if event.any_actor:
         if event.actors and not any(actor in named for actor in event.actors):
@@ -143,7 +153,7 @@ def _actor_present(event: Event, stems: Sequence[str], mentions: Sequence[Mentio
     elif any(actor not in named for actor in event.actors):
         return False
     have = set(stems)
-    return all(set(party.stems) & have for party in event.parties)
+    return all(set(party.stems) & have for party in event.parties if not party.modifier)
 
 
 def _agent(
@@ -196,7 +206,7 @@ def _reading(
         # Branson flies to space" for a question about Jeff Bezos.
         return Reading(
             OTHER_ACTOR, occ.text, "positive" if occ.role == "asserts" else "negative", doer,
-            in_title, f"done by {doer}, not the question's {event.parties[0].name}", at,
+            in_title, f"done by {doer}, not the question's {_party_names(event)}", at,
         )  # fmt: skip
     if agent is not None and event.actors and agent.actor not in event.actors:
         kinds = event.actor_kinds
@@ -242,6 +252,69 @@ def _reading(
     return Reading(ASSERTED, occ.text, "positive", actor_text, in_title, "firm", at)
 
 
+# Words that make a step after the act what the act was for or part of ("beats Senegal to
+# reach the quarter-finals", "beats Djokovic in a quarter-final", "won into the final").
+_STEP_AFTER = frozenset({"to", "in", "into"})
+
+
+@lru_cache(maxsize=50_000)
+def _adjective(word: str) -> bool:
+    lemmas = getAllLemmas(word)
+    return "ADJ" in lemmas and "VERB" not in lemmas and "NOUN" not in lemmas
+
+
+def _modifies(
+    occ: Occurrence, stems: Sequence[str], raws: Sequence[str], clauses: Sequence[int]
+) -> str:
+    """The noun a gerund of the act qualifies ("a signing ceremony", "the landing site"): it
+    names a thing, not the act; else ""."""
+    end = occ.end
+    if occ.role != "asserts" or not raws[end - 1].lower().endswith("ing") or end >= len(raws):
+        return ""
+    if clauses[end] != clauses[occ.start] or is_name_word(raws[end]):
+        return ""
+    lemmas = getAllLemmas(raws[end].lower())
+    return raws[end] if "NOUN" in lemmas and "VERB" not in lemmas else ""
+
+
+_RANKS = frozenset({"first", "second", "third", "last", "only", "latest", "fourth", "fifth"})
+
+
+def _purpose_of(occ: Occurrence, stems: Sequence[str], raws: Sequence[str]) -> str:
+    """The noun or gerund whose purpose or content the act is, named as an infinitive after
+    it ("defies pressure to quit", "fighting to take control", "another week to reach a
+    deal", "an order to rejoin"), else "". After a finite verb the infinitive may be the act
+    ("Fed votes to raise rates"), and stays for the frame's stages to judge."""
+    j = occ.start - 1
+    # "to reach a final agreement": light verbs, articles and adjectives may stand between.
+    while (
+        j > occ.start - 4
+        and j > 0
+        and (stems[j] in _NOUN_PHRASE or stems[j] in LIGHT_VERBS or _adjective(raws[j].lower()))
+    ):
+        j -= 1
+    if occ.role != "asserts" or j < 1 or stems[j] != "to":
+        return ""
+    raw = raws[j - 1]
+    if not _RANKS.isdisjoint(stems[max(0, j - 4) : j - 1]):
+        return ""  # "the first country to land on the Moon" did land there
+    lemmas = getAllLemmas(raw.lower())
+    if (
+        raw.lower().endswith("ing")
+        or ("NOUN" in lemmas and "VERB" not in lemmas)
+        or _adjective(raw.lower())
+    ):
+        # "fighting to take control", "another week to reach a deal", "too early to declare"
+        return raw
+    before = stems[j - 2] if j >= 2 else ""
+    if "NOUN" in lemmas and (
+        before in _NOUN_PHRASE or before in ("another", "more", "new") or _may_be_verb(before)
+    ):
+        # "defies pressure to quit", "signs an order to": a noun, the object of what precedes.
+        return raw
+    return ""
+
+
 # Verbs that assert the act they take as object ("declares victory", "grants approval",
 # "accepts his resignation"), beside the light verbs and the complete frame's own words.
 _ASSERTING_GOVERNORS = frozenset(
@@ -256,13 +329,20 @@ _NOUN_PHRASE = frozenset({"the", "a", "an", "its", "their", "his", "her", "first
 
 # How English makes a noun of an act (ratification, approval, closure, shutdown, pullout):
 # such a noun names the act, where "memorandum" or "deal" names a thing.
-_ACT_NOUN_ENDINGS = ("tion", "sion", "al", "ure", "ment", "ance", "ence", "down", "out", "over")
+_ACT_NOUN_ENDINGS = (
+    "tion", "sion", "al", "ure", "ment", "ance", "ence", "ship", "down", "out", "over",
+)  # fmt: skip
+
+
+_NOUN_SUFFIXES = ("tion", "sion", "ment", "ship", "ance", "ence")
 
 
 @lru_cache(maxsize=50_000)
 def _noun_only(word: str) -> bool:
     """Whether the word is only a noun, and one made of an act."""
     lemmas = getAllLemmas(word)
+    if "NOUN" in lemmas and word.endswith(_NOUN_SUFFIXES):
+        return True  # "accession" is a noun, whatever rare verb the dictionary also lists
     if not lemmas or "VERB" in lemmas or "NOUN" not in lemmas:
         return False
     return str(lemmas["NOUN"][0]).endswith(_ACT_NOUN_ENDINGS)
@@ -284,19 +364,27 @@ def _governed(
     object, when that verb does not itself assert it; else ""."""
     if occ.role != "asserts" or occ.end - occ.start != 1 or not _noun_only(raws[occ.start].lower()):
         return ""
-    j = occ.start - 1
     clause = clauses[occ.start]
-    while (
-        j >= 0
-        and clauses[j] == clause
-        and (
-            stems[j] in _NOUN_PHRASE
-            or raws[j].endswith(("'s", "’s"))
-            or (j > 0 and is_name_word(raws[j]))
-            or ("ADJ" in getAllLemmas(raws[j].lower()) and not _may_be_verb(raws[j].lower()))
-        )
-    ):
-        j -= 1
+
+    def before_noun_phrase(j: int) -> int:
+        while (
+            j >= 0
+            and clauses[j] == clause
+            and (
+                stems[j] in _NOUN_PHRASE
+                or raws[j].endswith(("'s", "’s"))
+                or (j > 0 and is_name_word(raws[j]))
+                or ("ADJ" in getAllLemmas(raws[j].lower()) and not _may_be_verb(raws[j].lower()))
+            )
+        ):
+            j -= 1
+        return j
+
+    j = before_noun_phrase(occ.start - 1)
+    if j > 0 and stems[j] == "of" and is_name_word(raws[j - 1]):
+        # "notifies the UN of its withdrawal": the verb's first object is a name, the act
+        # its second.
+        j = before_noun_phrase(j - 1)
     if j < 0 or clauses[j] != clause:
         return ""
     word = raws[j].lower()
@@ -307,6 +395,13 @@ def _governed(
     return "" if lemma in passing or (lemma,) in event.frame.asserts else raws[j]
 
 
+_CALENDAR = frozenset(
+    {
+        "january", "february", "march", "april", "may", "june", "july", "august", "september",
+        "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
+        "friday", "saturday", "sunday", "spring", "summer", "autumn", "winter",
+    }
+)  # fmt: skip
 # Words that may stand between a headline's subject and its verb ("Starliner finally
 # launches", "India has landed").
 _BETWEEN = frozenset(
@@ -323,7 +418,11 @@ def _named_doer(
 ) -> str:
     """The name right before the title's act (its subject), when the question is about a
     named party and that name is nowhere in the question's title; else ""."""
-    if not event.parties or event.passive or occ.role not in ("asserts", "defeat"):
+    if (
+        not any(not p.modifier for p in event.parties)
+        or event.passive
+        or occ.role not in ("asserts", "defeat")
+    ):
         return ""
     k = occ.end
     while k < len(stems) and stems[k] in _NOUN_PHRASE:
@@ -339,11 +438,24 @@ def _named_doer(
     start = j + 1
     if start == end or (start == 0 and end == 1 and "NOUN" in getAllLemmas(raws[0].lower())):
         return ""  # no name there, or only a headline's capitalised first word
-    words = {stems[k] for k in range(start, end)}
+    while j >= 1 and stems[j] in ("and", "or", "&") and is_name_word(raws[j - 1]):
+        # "Israel, UAE and Bahrain sign": every name of a coordinated subject does it.
+        j -= 1
+        while j >= 0 and is_name_word(raws[j]):
+            j -= 1
+    words = {stems[k] for k in range(j + 1, end) if is_name_word(raws[k])}
+    if words <= _CALENDAR:
+        return ""  # "sets a November launch": a date, not a doer
+    # A name's plural is the lemmatizer's blind spot ("Macs" for the Mac).
+    words |= {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
     known = event.title_words | {w for p in event.parties for w in p.stems}
     if words & known:
         return ""
     return " ".join(raws[start:end])
+
+
+def _party_names(event: Event) -> str:
+    return ", ".join(p.name for p in event.parties if not p.modifier)
 
 
 def _names_party(event: Event, stems: Sequence[str]) -> bool:

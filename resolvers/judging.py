@@ -29,7 +29,7 @@ from forecasts.event import (
 from forecasts.lexicon import synonyms
 from forecasts.news_query import Not, Query, Term
 from forecasts.text import scan
-from resolvers.analysis import AnalysedItem, QuestionSpec, frame_vocabulary
+from resolvers.analysis import AnalysedItem, QuestionSpec, frame_vocabulary, is_act_part
 from resolvers.cues import FIRM, HEDGED, NEGATED
 from resolvers.event_judge import (
     ABSENT,
@@ -237,7 +237,7 @@ def _other_named(question: QuestionSpec, item: AnalysedItem) -> str:
     its series ("GPT-4o" for "GPT-5") or another body of a shared name ("High Court" for
     "Supreme Court"); "" when none."""
     event = question.event
-    if event is None or not (event.series or event.subject_names):
+    if event is None or not (event.series or event.subject_names or event.object_runs):
         return ""
     text = item.text
     span = range(0, text.title_len)
@@ -251,7 +251,7 @@ def _other_named(question: QuestionSpec, item: AnalysedItem) -> str:
     long_words = sum(1 for j in span if len(text.raws[j]) > 3)
     if not found and capitals * 5 < long_words * 3:
         # In a title written in title case every word is capitalised: no names to compare.
-        found = other_entity(event.subject_names, runs)
+        found = other_entity(event.subject_names + event.object_runs, runs)
     return found
 
 
@@ -285,6 +285,22 @@ def _object_missing(question: QuestionSpec, item: AnalysedItem) -> bool:
         return False
     wanted = set(event.objects) | {event.head_object} | set(synonyms(event.head_object, "n"))
     return not (wanted & item.stem_set)
+
+
+def _act_alone(item: AnalysedItem, reading: Reading | None) -> bool:
+    """Whether the title asserts the act with nothing after it that it is done to: "Macron
+    re-elected, beating Le Pen" (the second term is implied), not "signs grain deals"."""
+    if reading is None or reading.kind != ASSERTED or not reading.in_title:
+        return False
+    end = reading.start + len(reading.predicate.split())
+    text = item.text
+    if end >= text.title_len or text.clauses[end] != text.clauses[reading.start]:
+        return True
+    following = text.raws[end].lower()
+    lemmas = getAllLemmas(following)
+    # A verb or an adverb follows: the act stands alone. A word the dictionary does not
+    # know ("UN-backed", "European") may open what it is done to.
+    return following.endswith("ing") or (bool(lemmas) and "NOUN" not in lemmas)
 
 
 def _excluded(question: QuestionSpec, item: AnalysedItem, reading: Reading | None) -> Any:
@@ -469,6 +485,15 @@ def _judge_soft(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
     if any(not Query(g, str(g)).evaluate(anywhere) for g in excluded):
         return None
     carried = [g for g in groups if Query(g, str(g)).evaluate(anywhere)]
+    event = question.event
+    if event is not None and not event.frame.generic and len(carried) < len(groups):
+        # The query's group for the act shows a few of the frame's words; any of the
+        # frame's phrases for the act carries it ("re-elected" for "win", "touches down").
+        vocabulary = frame_vocabulary(event)
+        acts = [g for g in groups if g not in carried and is_act_part(g, vocabulary)]
+        found = occurrences(event.frame, item.phrase_index, item.text.raws) if acts else []
+        if any(o.role == "asserts" for o in found):
+            carried += acts[:1]
     share = len(carried) / len(groups) if groups else 0.0
     if share < SOFT_MIN_SHARE_WITH_ACT:
         return None
@@ -478,11 +503,10 @@ def _judge_soft(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
         dict.fromkeys(t.text for g in carried for t in Query(g, str(g)).positive_terms()
                       if anywhere(t))
     )  # fmt: skip
-    event = question.event
     if event is not None and event.head_object:
         # What the act is done to must be there: "sign a ceasefire" is not "sign grain deals".
         wanted = [g for g in groups if event.head_object in Query(g, str(g)).stems()]
-        if wanted and not any(g in carried for g in wanted):
+        if wanted and not any(g in carried for g in wanted) and not _act_alone(item, reading):
             return None
         if not wanted and _object_missing(question, item):
             return None

@@ -9,8 +9,10 @@ Nothing reads WordNet at run time: the service ships the small table this writes
 seed word the table takes the WordNet senses named below (sense numbers as WordNet's index
 orders them, most frequent first; `wn WORD -over` lists them), the other lemmas of those
 synsets (its synonyms), and the lemmas at the other end of their antonym pointers ("!"),
-with the synonyms of those antonyms. The data files are read directly (their format is
-WordNet's wndb(5WN)); multi-word lemmas come out with spaces ("shoot down").
+with the synonyms of those antonyms; and, for every noun, the relational adjectives WordNet
+links to it ("lunar" for "moon", "criminal" for "crime": pertaining_adjectives). The data
+files are read directly (their format is WordNet's wndb(5WN)); multi-word lemmas come out
+with spaces ("shoot down").
 
 WordNet's licence (https://wordnet.princeton.edu/license-and-commercial-use) asks that its
 copyright notice go with every copy of the data or anything derived from it; it is written
@@ -150,6 +152,8 @@ class Synset:
     gloss: str = ""
     # (lemma index in this synset, target synset offset, target pos, target lemma index)
     antonyms: list[tuple[int, str, str, int]] = field(default_factory=list)
+    # The same for pertainym ("\\") and derivationally related form ("+") pointers.
+    related: list[tuple[str, int, str, str, int]] = field(default_factory=list)
 
 
 class WordNet:
@@ -158,11 +162,24 @@ class WordNet:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._index: dict[str, dict[str, list[str]]] = {}
+        self._tagged: dict[str, dict[str, int]] = {}
         self._data: dict[str, dict[str, Synset]] = {}
+
+    def tagged(self, word: str, pos: str) -> int:
+        """How many of the word's senses were tagged in WordNet's sense-tagged corpora (0:
+        the word is rare there)."""
+        self.senses(word, pos)
+        return self._tagged[pos].get(word.replace(" ", "_").lower(), 0)
+
+    def synsets(self, pos: str) -> list[Synset]:
+        """Every synset of a part of speech."""
+        self._load(pos)
+        return list(self._data["a" if pos == "s" else pos].values())
 
     def senses(self, word: str, pos: str) -> list[str]:
         if pos not in self._index:
             table: dict[str, list[str]] = {}
+            tagged: dict[str, int] = {}
             for line in (self.root / f"index.{_POS_FILES[pos]}").open(encoding="utf-8"):
                 if line.startswith(" "):
                     continue  # the licence header
@@ -171,10 +188,17 @@ class WordNet:
                 offsets = parts[4 + p_cnt + 2 :]
                 assert len(offsets) == synset_cnt, line
                 table[parts[0]] = offsets
+                tagged[parts[0]] = int(parts[4 + p_cnt + 1])
             self._index[pos] = table
+            self._tagged[pos] = tagged
         return self._index[pos].get(word.replace(" ", "_").lower(), [])
 
     def synset(self, offset: str, pos: str) -> Synset:
+        pos = "a" if pos == "s" else pos
+        self._load(pos)
+        return self._data[pos][offset]
+
+    def _load(self, pos: str) -> None:
         pos = "a" if pos == "s" else pos
         if pos not in self._data:
             table: dict[str, Synset] = {}
@@ -190,6 +214,16 @@ class WordNet:
                 synset = Synset(head[0], head[2], [_clean(w) for w in lemmas], gloss.strip())
                 for i in range(p_cnt):
                     symbol, target, target_pos, source_target = rest[1 + 4 * i : 5 + 4 * i]
+                    if symbol in ("\\", "+") and source_target != "0000":
+                        synset.related.append(
+                            (
+                                symbol,
+                                int(source_target[:2], 16) - 1,
+                                target,
+                                target_pos,
+                                int(source_target[2:], 16) - 1,
+                            )
+                        )
                     if symbol == "!":
                         synset.antonyms.append(
                             (
@@ -201,12 +235,44 @@ class WordNet:
                         )
                 table[head[0]] = synset
             self._data[pos] = table
-        return self._data[pos][offset]
 
 
 def _clean(lemma: str) -> str:
     # Adjective markers "(a)", "(p)" and the underscores of multi-word lemmas.
     return lemma.split("(", 1)[0].replace("_", " ").lower()
+
+
+# Endings of relational adjectives ("criminal", "economic", "lunar", "planetary"): those
+# say "of the noun"; others derived from it ("cloudy", "healthy") describe something else.
+_RELATIONAL_ENDINGS = ("al", "ic", "ar", "ary")
+
+
+def pertaining_adjectives(wordnet: WordNet) -> dict[str, list[str]]:
+    """Noun -> the adjectives news writes for it ("moon" -> "lunar", "sex" -> "sexual",
+    "crime" -> "criminal"): WordNet's pertainym pointers ("\\") from adjectives to nouns, and
+    its derivational ones ("+") between a relational adjective and a noun of the same stem
+    (their first four letters). One-word lemmas only, and only adjectives WordNet's
+    sense-tagged corpora use (the rare "cislunar" is left out), most used first."""
+    found: dict[tuple[str, str], int] = {}
+    for synset in wordnet.synsets("a"):
+        for symbol, source, target, target_pos, target_index in synset.related:
+            if target_pos != "n":
+                continue
+            adjective = synset.lemmas[source]
+            noun = wordnet.synset(target, "n").lemmas[target_index]
+            if " " in adjective or " " in noun or "-" in adjective or adjective == noun:
+                continue
+            if symbol == "+" and (
+                adjective[:4] != noun[:4] or not adjective.endswith(_RELATIONAL_ENDINGS)
+            ):
+                continue  # "criminal" for "crime", not "cloudy" for "cloud"
+            used = wordnet.tagged(adjective, "a")
+            if used:
+                found[(noun, adjective)] = used
+    table: dict[str, list[str]] = {}
+    for (noun, adjective), _ in sorted(found.items(), key=lambda e: (-e[1], e[0])):
+        table.setdefault(noun, []).append(adjective)
+    return dict(sorted(table.items()))
 
 
 def derive(wordnet: WordNet) -> dict[str, object]:
@@ -242,6 +308,7 @@ def derive(wordnet: WordNet) -> dict[str, object]:
         "senses": senses_used,
         "synonyms": {k: sorted(v) for k, v in sorted(synonyms.items())},
         "antonyms": {k: sorted(v) for k, v in sorted(antonyms.items()) if v},
+        "pertainyms": pertaining_adjectives(wordnet),
     }
 
 
