@@ -220,8 +220,8 @@ def large(args: argparse.Namespace) -> None:
     stored_at: dict[str, float] = {}
     record = cycle._record_source
 
-    def timed_record(store: Any, spec: Any, outcome: Any, now: Any) -> int:
-        new = record(store, spec, outcome, now)
+    def timed_record(store: Any, spec: Any, outcome: Any, now: Any, pace: Any) -> int:
+        new = record(store, spec, outcome, now, pace)
         stored_at[spec.name] = time.perf_counter() - started
         return new
 

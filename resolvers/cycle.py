@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from time import perf_counter
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -36,6 +37,7 @@ from resolvers.ingest import store_items
 from resolvers.items import (
     FetchOutcome,
     NewsItemIn,
+    Pace,
     PollConfig,
     ProgressCallback,
     QuestionWindow,
@@ -161,8 +163,8 @@ def match_and_check(
         first_unmatched: int | None = conn.execute(
             select(func.min(news_t.c.id)).where(news_t.c.matched.is_(False))
         ).scalar_one()
-    created += match_unmatched(store, now=now, progress=progress)
-    created += match_new_questions(store, now=now, before_id=first_unmatched)
+    created += match_unmatched(store, now=now, progress=progress, pace=config.pace)
+    created += match_new_questions(store, now=now, before_id=first_unmatched, pace=config.pace)
     with store.write() as conn:
         created += check_deadlines(conn, today=now.date(), grace_days=config.grace_days, now=now)
     return created
@@ -252,7 +254,9 @@ async def _poll_all(
             nonlocal done
             outcome = await _fetch_and_parse(fetcher, spec, windows, config, now)
             # Storing waits for the write lock on a thread, not on the event loop.
-            new_items = await asyncio.to_thread(_record_source, store, spec, outcome, now)
+            new_items = await asyncio.to_thread(
+                _record_source, store, spec, outcome, now, config.pace
+            )
             done += 1
             if progress:
                 progress("fetch", done, total)
@@ -289,7 +293,9 @@ async def _fetch_and_parse(
         return FetchOutcome(status="error", error=f"{type(exc).__name__}: {exc}")
 
 
-def _record_source(store: Store, spec: SourceSpec, outcome: FetchOutcome, now: datetime) -> int:
+def _record_source(
+    store: Store, spec: SourceSpec, outcome: FetchOutcome, now: datetime, pace: Pace | None
+) -> int:
     """Store the source's new items, STORE_BATCH to a transaction, and its health with the
     last batch; returns how many items were new. A cycle killed between batches leaves the
     source's health (and its body hash) as before, so the body is read and stored again
@@ -306,8 +312,10 @@ def _record_source(store: Store, spec: SourceSpec, outcome: FetchOutcome, now: d
     batches: list[list[NewsItemIn]] = list(chunks(outcome.items, STORE_BATCH)) or [[]]
     new_items = 0
     for batch in batches[:-1]:
+        started = perf_counter()
         with store.write() as conn:
             new_items += len(_store(conn, spec, batch, first_poll=first_poll))
+        _step_done(pace, started)
     with store.write() as conn:
         new_items += len(_store(conn, spec, batches[-1], first_poll=first_poll))
         _record_health(conn, spec, outcome, now, new_items)
@@ -374,7 +382,12 @@ def _record_health(
 
 
 def match_new_questions(
-    store: Store, *, now: datetime, before_id: int | None = None, batch_size: int = MATCH_BATCH
+    store: Store,
+    *,
+    now: datetime,
+    before_id: int | None = None,
+    batch_size: int = MATCH_BATCH,
+    pace: Pace | None = None,
 ) -> int:
     """Match the news stored before a question was created (or its query or window changed)
     against it: one pass over the stored items in those questions' windows, with an index of
@@ -405,11 +418,13 @@ def match_new_questions(
         items = [AnalysedItem(item_from_row(r)) for r in rows]
         if index is None:
             index = MatchIndex(pending, sample=[i.stem_set for i in items])
-        hits = hits_for(index, items)
+        hits = _paced_hits(index, items, pace)
         for _ids, slice_hits in _write_slices(rows, items, hits):
             if slice_hits:
+                started = perf_counter()
                 with store.write() as conn:
                     created += record_hits(conn, slice_hits, now=now)
+                _step_done(pace, started)
     with store.write() as conn:
         conn.execute(
             update(questions_t)
@@ -425,9 +440,11 @@ def match_unmatched(
     now: datetime,
     progress: ProgressCallback | None = None,
     batch_size: int = MATCH_BATCH,
+    pace: Pace | None = None,
 ) -> int:
     """Match every unmatched item against the open questions, in batches, each batch's
-    evidence and matched flags in one transaction. Returns suggestions created."""
+    evidence and matched flags written in short transactions (_write_slices). Returns
+    suggestions created. `pace` is called after each step (PollConfig.pace)."""
     with store.read() as conn:
         total = int(
             conn.execute(
@@ -453,11 +470,13 @@ def match_unmatched(
             # The first batch tells which words are common in the news, so that each
             # question is indexed under its rarest required terms.
             index = MatchIndex(questions, sample=[i.stem_set for i in items])
-        hits = hits_for(index, items)
+        hits = _paced_hits(index, items, pace)
         for slice_ids, slice_hits in _write_slices(rows, items, hits):
+            started = perf_counter()
             with store.write() as conn:
                 created += record_hits(conn, slice_hits, now=now)
                 mark_matched(conn, slice_ids)
+            _step_done(pace, started)
         done += len(rows)
         if progress:
             progress("match", min(done, total), total)
@@ -489,3 +508,24 @@ def _write_slices(
         slice_hits.extend(own)
     if slice_ids:
         yield slice_ids, slice_hits
+
+
+# Items matched between two calls of the pace: a few milliseconds of work.
+PACED_ITEMS = 25
+
+
+def _paced_hits(index: MatchIndex, items: list[AnalysedItem], pace: Pace | None) -> list[Hit]:
+    """hits_for, PACED_ITEMS at a time, calling `pace` after each part."""
+    if pace is None:
+        return hits_for(index, items)
+    hits: list[Hit] = []
+    for part in chunks(items, PACED_ITEMS):
+        started = perf_counter()
+        hits.extend(hits_for(index, part))
+        _step_done(pace, started)
+    return hits
+
+
+def _step_done(pace: Pace | None, started: float) -> None:
+    if pace is not None:
+        pace(perf_counter() - started)

@@ -13,6 +13,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
+# A cycle's pace (PollConfig.pace): called with the seconds a step took; may sleep.
+Pace = Callable[[float], None]
+
 
 class Store(Protocol):
     """The database as resolvers see it (service.db.Database fits)."""
@@ -40,6 +43,10 @@ class PollConfig:
     archive_dir: Path | None = None
     # Items kept from one fetch of one source (the newest); the cut is on its status.
     max_items_per_fetch: int = 1000
+    # Called after each CPU-bound step of the cycle done in this process (storing a batch,
+    # matching some items, recording their evidence) with the seconds it took; it may sleep
+    # so that the process's other work goes first (service.foreground). None: full speed.
+    pace: Pace | None = None
 
 
 @dataclass(frozen=True)

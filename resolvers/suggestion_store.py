@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, TextClause, delete, select, text, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    TextClause,
+    bindparam,
+    delete,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
@@ -81,6 +91,21 @@ def insert_ignoring_conflict(
     return list(result.all()) if returning is not None else []
 
 
+def _pending_row(question_id: int, outcome: str, *, resolver: str, now: datetime) -> dict[str, Any]:
+    """An empty pending suggestion's row."""
+    return {
+        "question_id": question_id,
+        "outcome": outcome,
+        "confidence": 0.0,
+        "resolver": resolver,
+        "rationale": "",
+        "evidence": [],
+        "status": "pending",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def _new_pending(
     conn: Connection, question_id: int, outcome: str, *, resolver: str, now: datetime
 ) -> int | None:
@@ -88,19 +113,7 @@ def _new_pending(
     inserted = insert_ignoring_conflict(
         conn,
         suggestions_t,
-        [
-            {
-                "question_id": question_id,
-                "outcome": outcome,
-                "confidence": 0.0,
-                "resolver": resolver,
-                "rationale": "",
-                "evidence": [],
-                "status": "pending",
-                "created_at": now,
-                "updated_at": now,
-            }
-        ],
+        [_pending_row(question_id, outcome, resolver=resolver, now=now)],
         index_elements=["question_id", "outcome"],
         # A literal predicate, not a bound parameter: once psycopg prepares the statement
         # (after five runs), PostgreSQL cannot match "status = $1" to the partial index's
@@ -206,16 +219,24 @@ def record_hits(conn: Connection, hits: Sequence[Hit], *, now: datetime) -> int:
             if (r.question_id, r.outcome) in work:
                 rows[(r.question_id, r.outcome)] = r
     created_ids: set[int] = set()
-    for pair in work:
-        if pair in rows:
-            continue
-        new_id = _new_pending(conn, *pair, resolver=NEWS_RESOLVER, now=now)
-        if new_id is None:
+    missing = [pair for pair in work if pair not in rows]
+    for part in chunks(missing, 500):
+        # One statement for every suggestion this batch raises (a statement each held the
+        # write lock several times as long: bench/api.py during a poll).
+        for r in insert_ignoring_conflict(
+            conn,
+            suggestions_t,
+            [_pending_row(*pair, resolver=NEWS_RESOLVER, now=now) for pair in part],
+            index_elements=["question_id", "outcome"],
+            index_where=PENDING_PREDICATE,
+            returning=[suggestions_t.c.id, suggestions_t.c.question_id, suggestions_t.c.outcome],
+        ):
+            rows[(r.question_id, r.outcome)] = _Pending(r.id, [])
+            created_ids.add(r.id)
+    for pair in missing:
+        if pair not in rows:
             # A racing cycle raised it since the read above: join that one.
             rows[pair] = conn.execute(_pending_query(*pair)).one()
-        else:
-            rows[pair] = _Pending(new_id, [])
-            created_ids.add(new_id)
     link_rows = [
         {
             "suggestion_id": rows[pair].id,
@@ -241,27 +262,45 @@ def record_hits(conn: Connection, hits: Sequence[Hit], *, now: datetime) -> int:
             )
         )
     created = 0
+    changes: list[dict[str, Any]] = []
+    unused: list[int] = []
     for pair, fresh in work.items():
         row = rows[pair]
         # Only items whose link this transaction wrote count: a racing cycle's are its own.
         new_entries = [hit.entry for key, hit in fresh.items() if (*pair, key) in linked]
         if not new_entries:
             if row.id in created_ids:
-                conn.execute(delete(suggestions_t).where(suggestions_t.c.id == row.id))
+                unused.append(row.id)
             continue
         # The strongest MAX_EVIDENCE entries (and the earliest) are kept, oldest first: one
         # feed cannot grow a suggestion without bound; the links above still keep every
         # item from counting twice.
         evidence = keep_strongest(list(row.evidence or []) + new_entries)
-        conn.execute(
-            update(suggestions_t)
-            .where(suggestions_t.c.id == row.id)
-            .values(
-                evidence=evidence,
-                confidence=suggestion_confidence(evidence),
-                rationale=rationale(evidence),
-                updated_at=now,
-            )
+        changes.append(
+            {
+                "suggestion_id": row.id,
+                "evidence": evidence,
+                "confidence": suggestion_confidence(evidence),
+                "rationale": rationale(evidence),
+                "updated_at": now,
+            }
         )
         created += row.id in created_ids
+    if unused:
+        conn.execute(delete(suggestions_t).where(suggestions_t.c.id.in_(unused)))
+    if changes:
+        # One executemany for every suggestion touched.
+        conn.execute(_EVIDENCE_UPDATE, changes)
     return created
+
+
+_EVIDENCE_UPDATE = (
+    update(suggestions_t)
+    .where(suggestions_t.c.id == bindparam("suggestion_id"))
+    .values(
+        evidence=bindparam("evidence", type_=suggestions_t.c.evidence.type),
+        confidence=bindparam("confidence"),
+        rationale=bindparam("rationale"),
+        updated_at=bindparam("updated_at", type_=suggestions_t.c.updated_at.type),
+    )
+)

@@ -1,4 +1,5 @@
-"""Request guards that run before routing: body size and NUL bytes in the URL."""
+"""Request guards that run before routing: body size and NUL bytes in the URL; and the count of
+requests in flight that background work gives way to (service.foreground)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.foreground import serving_request
 
 
 class _TooLarge(HTTPException):
@@ -41,6 +44,12 @@ class RequestGuard:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _reply(send, 413, f"request body over {limit} bytes")
             return
+        with serving_request():
+            await self._guarded(scope, receive, send, limit, declared)
+
+    async def _guarded(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, declared: bytes | None
+    ) -> None:
         if declared is not None and declared.isdigit():
             # h11 delivers exactly the declared length and no more (anything after it is
             # the next request), so a body within its declared limit needs no counting.

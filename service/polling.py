@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from resolvers.items import PollConfig
+from service.foreground import pacer
 from service.settings import Settings
 
 
@@ -21,4 +22,5 @@ def poll_config(settings: Settings) -> PollConfig:
         ),
         archive_dir=settings.archive_dir,
         max_items_per_fetch=settings.max_items_per_fetch,
+        pace=pacer(settings.poll_yield_factor),
     )

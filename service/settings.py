@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     sqlite_checkpoint_seconds: float = Field(default=2.0, ge=0)
     # News polling.
     grace_days: int = 7
+    # While requests are in flight, a cycle in the serving process sleeps this many times as
+    # long as each step of its matching took, so requests go first (service.foreground).
+    poll_yield_factor: float = Field(default=1.0, ge=0, le=100)
     source_deadline_seconds: float = 30.0
     fetch_timeout_seconds: float = 10.0
     fetch_max_bytes: int = 10 * 1024 * 1024

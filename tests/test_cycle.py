@@ -3,6 +3,7 @@ sources, storing, matching, joining, re-runs after a kill, backoff, deadlines.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import threading
@@ -24,6 +25,7 @@ from forecasts.tables import questions_t as questions_table
 from resolvers.cycle import match_unmatched, run_cycle
 from resolvers.items import PollConfig
 from service.db import Database
+from tests.conftest import ADMIN
 from tests.factories import store_question, store_resolution, store_source
 
 # Real asyncio time: the cycle's per-source deadlines run on the event loop's clock.
@@ -285,6 +287,48 @@ def test_a_batch_is_written_in_slices_each_item_with_its_evidence(
     [suggestion] = suggestions(db)
     assert len(suggestion.evidence) == 2 and count(db, links_t) == 2
     assert count(db, news_t) == 5
+
+
+def test_a_paced_cycle_reports_its_steps_and_raises_the_same_suggestions(
+    db: Database,
+    two_sources: dict,
+):
+    add_question(db)
+    steps: list[float] = []
+    report = run_cycle(db, dataclasses.replace(CONFIG, pace=steps.append))
+    assert report.suggestions_created == 1
+    [suggestion] = suggestions(db)
+    assert len(suggestion.evidence) == 2
+    # Matching and recording were both paced, each step with the time it took.
+    assert len(steps) >= 2 and all(s >= 0 for s in steps)
+
+
+def test_a_forced_poll_through_the_api_is_not_slowed_by_itself(
+    client: Any, db: Database, two_sources: dict, monkeypatch: pytest.MonkeyPatch
+):
+    from service import foreground
+
+    add_question(db)
+    pauses: list[float] = []
+    monkeypatch.setattr(foreground.time, "sleep", pauses.append)
+    counts: list[int] = []
+    real_pacer = foreground.pacer
+
+    def recording_pacer(factor: float) -> Any:
+        pace = real_pacer(factor)
+
+        def recorded(seconds: float) -> None:
+            counts.append(foreground.requests_in_flight())
+            pace(seconds)
+
+        return recorded
+
+    monkeypatch.setattr("service.polling.pacer", recording_pacer)
+    response = client.post("/api/poll", json={"force": True}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    # The cycle paced its steps, and found no other request to give way to.
+    assert counts and all(n == 0 for n in counts) and pauses == []
+    assert response.json()["suggestions_created"] == 1
 
 
 def test_rejected_evidence_does_not_come_back(db: Database, two_sources: dict):

@@ -210,6 +210,15 @@ def test_the_pool_starts_again_after_shutdown(httpserver: HTTPServer) -> None:
     assert outcome.status == "ok" and len(outcome.items) == 2
 
 
+def test_parse_workers_give_way_to_the_api() -> None:
+    """Parsing is background work: its processes run nicer than the one serving requests."""
+    executor = parsing._POOL.executor()
+    assert executor is not None
+    ours = parsing.worker_niceness()
+    theirs = executor.submit(parsing.worker_niceness).result(timeout=60)
+    assert theirs == min(19, ours + parsing.WORKER_NICENESS)
+
+
 def test_a_question_polled_against_an_unchanged_feed_still_gets_its_news_once(
     sqlite_db: Database, httpserver: HTTPServer
 ) -> None:

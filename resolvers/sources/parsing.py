@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 # four, since the pool shares the machine with the API and the matcher.
 MAX_WORKERS = max(2, min(4, os.cpu_count() or 1))
 PARSED_KINDS = frozenset({"rss", "archive"})
+# Parse workers run this much nicer than the process that started them: parsing is
+# background work, and on a machine whose cores the API needs too, the OS then runs the
+# API's requests first (bench/api.py measures the API's p99 during a poll). A no-op where
+# the platform has no os.nice.
+WORKER_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,23 @@ def _start_pool(workers: int = MAX_WORKERS) -> concurrent.futures.ProcessPoolExe
     if method == "forkserver":
         # The fork server imports the parsers once; each worker forks from it ready to parse.
         context.set_forkserver_preload([__name__])
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_lower_priority
+    )
+
+
+def _lower_priority() -> None:
+    """A worker's initializer: give way to the API (WORKER_NICENESS)."""
+    if hasattr(os, "nice"):
+        try:
+            os.nice(WORKER_NICENESS)
+        except OSError:  # not allowed here: parse at the normal priority
+            log.debug("could not lower a parse worker's priority", exc_info=True)
+
+
+def worker_niceness() -> int:
+    """The calling process's niceness (run in a worker, it tells the worker's)."""
+    return os.nice(0) if hasattr(os, "nice") else 0
 
 
 _POOL = _Pool()

@@ -12,6 +12,7 @@ from forecasts.questions import utc_today
 from forecasts.schemas import QuestionOut, ReviewIn, SuggestionOut, SuggestionPage, SuggestionStatus
 from service.api.deps import MAX_ID, DbDep, Limit, Offset, SettingsDep
 from service.auth import AdminScope, ReviewScope
+from service.foreground import background_request
 from service.queue import poll_now
 from service.schemas import PollIn, PollReport
 
@@ -82,5 +83,6 @@ def poll(
     """Run one whole cycle now: fetch the due sources (all enabled ones if force), store new
     items, match them, run the deadline check; answers when it is done."""
     # With FORECASTS_QUEUE_URL the workers fetch and this waits for them (deploy/SCALING.md).
-    report = poll_now(db, settings, force=bool(body and body.force))
+    with background_request():  # the cycle gives way to other requests, not to this one
+        report = poll_now(db, settings, force=bool(body and body.force))
     return report.as_dict()
