@@ -174,19 +174,26 @@ def _inside_name(raws: Sequence[str], at: int, start: int) -> bool:
 
 
 def _title_verb(
-    stems: Sequence[str], raws: Sequence[str], start: int, covered: set[int]
+    stems: Sequence[str],
+    raws: Sequence[str],
+    start: int,
+    covered: set[int],
+    compound_tails: Collection[str] = (),
 ) -> tuple[int, str] | None:
     """The title's first word (after its question words) that can be a verb and is not a
-    name, a light verb or a function word: "open" in "Will the Tokyo Olympics open"."""
+    name, a light verb or a function word: "open" in "Will the Tokyo Olympics open". The
+    tail of a hyphenated compound is not it either: "Iran-backed forces", "a Saudi-led
+    coalition" say who stands behind a thing, not what happens."""
     for j in range(start, len(stems)):
         raw = raws[j]
-        if j in covered or not _may_name_act(raw, stems[j]):
+        if j in covered or not _may_name_act(raw, stems[j]) or raw.lower() in compound_tails:
             continue
         if _can_be_verb(raw.lower()) and not _in_noun_phrase(stems, raws, j):
             return j, stems[j]
     return None
 
 
+_COMPOUND_TAIL = re.compile(r"\w-([^\W\d_]+)")
 _DETERMINERS = frozenset({"a", "an", "the", "its", "their", "his", "her", "this", "that"})
 
 
@@ -367,7 +374,8 @@ def read_event(
     if found is None:
         groups = [list(g) for g in query_groups]
         terms = [t for g in groups for t in g]
-        verb = _title_verb(stems, raws, start, covered)
+        tails = {tail.lower() for tail in _COMPOUND_TAIL.findall(title)}
+        verb = _title_verb(stems, raws, start, covered, tails)
         # The criteria's own YES sentence, not what they say does not count.
         yes = " ".join(
             part
