@@ -10,9 +10,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 
-from lemminflect import getAllLemmas
-
 from forecasts.event_frames import Phrase, phrase, phrase_set
+from forecasts.text import lemma_forms
 
 # ---------------------------------------------------------------------------------------------
 # Actors
@@ -343,9 +342,9 @@ def _describes(raws: Sequence[str], run: Sequence[int]) -> bool:
     if len(run) != 1 or run[0] + 1 >= len(raws):
         return False
     word, following = raws[run[0]], raws[run[0] + 1]
-    if not word.lower().endswith(_DEMONYM_ENDINGS) or getAllLemmas(word.lower()):
+    if not word.lower().endswith(_DEMONYM_ENDINGS) or lemma_forms(word.lower()):
         return False
-    lemmas = getAllLemmas(following)
+    lemmas = lemma_forms(following)
     return following.islower() and "NOUN" in lemmas and "VERB" not in lemmas
 
 

@@ -18,8 +18,6 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from lemminflect import getAllLemmas
-
 from forecasts.actors import (
     Actor,
     Mention,
@@ -47,7 +45,7 @@ from forecasts.event_frames import (
 )
 
 __all__ = ["Event", "Occurrence", "PhraseIndex", "occurrences", "read_event"]
-from forecasts.text import _ACRONYM_HINT, _WORDS, ACRONYM, stem, title_words
+from forecasts.text import _ACRONYM_HINT, _WORDS, ACRONYM, lemma_forms, stem, title_words
 
 # ---------------------------------------------------------------------------------------------
 # Reading a question's event
@@ -204,13 +202,13 @@ def _in_noun_phrase(stems: Sequence[str], raws: Sequence[str], j: int) -> bool:
         return True
     if j < 2 or stems[j - 2] not in _DETERMINERS or not raws[j - 1].islower():
         return False
-    lemmas = getAllLemmas(raws[j - 1].lower())
+    lemmas = lemma_forms(raws[j - 1].lower())
     return "NOUN" in lemmas and "VERB" not in lemmas
 
 
 @lru_cache(maxsize=100_000)
 def _can_be_verb(word: str) -> bool:
-    return "VERB" in getAllLemmas(word)
+    return "VERB" in lemma_forms(word)
 
 
 def _may_name_act(raw: str, lemma: str) -> bool:
@@ -307,8 +305,8 @@ def _exclusions(criteria: str) -> tuple[Exclusion, ...]:
 def _head(part: str) -> str | None:
     raws, lemmas = title_words(part)
     for lemma, raw in zip(lemmas, raws, strict=True):
-        lemmas = getAllLemmas(raw.lower())
-        if lemmas and "NOUN" not in lemmas:
+        forms = lemma_forms(raw.lower())
+        if forms and "NOUN" not in forms:
             continue  # "approved", "inside": no thing named
         if (
             lemma in _FUNCTION

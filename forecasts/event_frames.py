@@ -9,10 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
-from lemminflect import getAllLemmas
-
 from forecasts.lexicon import antonyms, synonyms
-from forecasts.text import stem, title_words
+from forecasts.text import lemma_forms, stem, title_words
 
 Phrase = tuple[str, ...]  # lemmas, in order
 
@@ -472,7 +470,7 @@ def phrase_end(stems: Sequence[str], i: int, p: Phrase) -> int:
 def _complement(word: str) -> bool:
     """Whether a phrase's second word says the state its verb leaves its object in
     ("unchanged", "steady", "free"): an adjective that is no noun."""
-    lemmas = getAllLemmas(word)
+    lemmas = lemma_forms(word)
     return "ADJ" in lemmas and "NOUN" not in lemmas
 
 

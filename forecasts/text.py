@@ -9,8 +9,10 @@ downloaded at run time.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 from typing import NamedTuple
 
 from lemminflect import getAllInflections, getAllLemmas
@@ -44,7 +46,7 @@ def stem(word: str) -> str:
         w = w[:-1]
     if len(w) <= 2 or w in _KEEP or not w.replace("'", "").isalpha():
         return w
-    lemmas = getAllLemmas(w)
+    lemmas = lemma_forms(w)
     for pos in _POS_ORDER:
         found = lemmas.get(pos)
         if found:
@@ -54,6 +56,14 @@ def stem(word: str) -> str:
             return w[:-3] + "y"
         return w[:-1]
     return w
+
+
+@lru_cache(maxsize=200_000)
+def lemma_forms(word: str) -> Mapping[str, tuple[str, ...]]:
+    """lemminflect's getAllLemmas(word) (its lemmas by part of speech), read-only and
+    remembered: lemminflect deep-copies its table entry on every call, and judging asks
+    about the same few thousand words for every item (bench/poll.py)."""
+    return MappingProxyType({pos: tuple(found) for pos, found in getAllLemmas(word).items()})
 
 
 def inflections(lemma: str) -> frozenset[str]:

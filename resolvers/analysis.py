@@ -35,7 +35,7 @@ from forecasts.news_query import (
     parse_query,
     prefilter_of,
 )
-from forecasts.text import _ACRONYM_HINT, _WORDS, ACRONYM, Scanned, scan, stem
+from forecasts.text import _ACRONYM_HINT, _WORDS, ACRONYM, Scanned, lemma_forms, scan, stem
 from resolvers.cues import HEDGED, NEGATED, Cue, find_cues, scope_states
 from resolvers.event_judge import (
     Reading,
@@ -279,6 +279,25 @@ class QuestionSpec:
     def groups(self) -> tuple[Node, ...]:
         """The query's top-level parts (what a derived query is scored by)."""
         return and_parts(self.query.root)
+
+    @cached_property
+    def query_words_another_act(self) -> bool:
+        """Whether the query has its own words for the act, other than the title's verb:
+        then the query, not that verb, says what the act is ("set up, arm or fund" asked as
+        "form OR create OR establish"). Worked out once per question, not per item."""
+        event = self.event
+        if event is None:
+            return False
+        verb = set(event.frame.asserts)
+        for group in self.groups:
+            terms = [group] if isinstance(group, Term) else list(getattr(group, "children", ()))
+            words = [t for t in terms if isinstance(t, Term) and len(t.stems) == 1]
+            if not words or any(t.text[:1].isupper() for t in words):
+                continue
+            verbs = [t for t in words if "VERB" in lemma_forms(t.text.lower())]
+            if len(verbs) * 2 > len(words) and not any((t.stems[0],) in verb for t in words):
+                return True
+        return False
 
     @cached_property
     def sure_parts(self) -> tuple[Node, ...]:

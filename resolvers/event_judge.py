@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from lemminflect import getAllLemmas
-
 from forecasts.actors import Mention, is_name_word
 from forecasts.event import Event, Occurrence
 from forecasts.event_frames import LIGHT_VERBS, frame_named
+from forecasts.text import lemma_forms
 from resolvers.cues import FIRM, HEDGED, NEGATED
 
 # Verbs of completing an act: "completes its withdrawal" is the withdrawal.
@@ -259,7 +258,7 @@ _STEP_AFTER = frozenset({"to", "in", "into"})
 
 @lru_cache(maxsize=50_000)
 def _adjective(word: str) -> bool:
-    lemmas = getAllLemmas(word)
+    lemmas = lemma_forms(word)
     return "ADJ" in lemmas and "VERB" not in lemmas and "NOUN" not in lemmas
 
 
@@ -273,7 +272,7 @@ def _modifies(
         return ""
     if clauses[end] != clauses[occ.start] or is_name_word(raws[end]):
         return ""
-    lemmas = getAllLemmas(raws[end].lower())
+    lemmas = lemma_forms(raws[end].lower())
     return raws[end] if "NOUN" in lemmas and "VERB" not in lemmas else ""
 
 
@@ -298,7 +297,7 @@ def _purpose_of(occ: Occurrence, stems: Sequence[str], raws: Sequence[str]) -> s
     raw = raws[j - 1]
     if not _RANKS.isdisjoint(stems[max(0, j - 4) : j - 1]):
         return ""  # "the first country to land on the Moon" did land there
-    lemmas = getAllLemmas(raw.lower())
+    lemmas = lemma_forms(raw.lower())
     if (
         raw.lower().endswith("ing")
         or ("NOUN" in lemmas and "VERB" not in lemmas)
@@ -340,7 +339,7 @@ _NOUN_SUFFIXES = ("tion", "sion", "ment", "ship", "ance", "ence")
 @lru_cache(maxsize=50_000)
 def _noun_only(word: str) -> bool:
     """Whether the word is only a noun, and one made of an act."""
-    lemmas = getAllLemmas(word)
+    lemmas = lemma_forms(word)
     if "NOUN" in lemmas and word.endswith(_NOUN_SUFFIXES):
         return True  # "accession" is a noun, whatever rare verb the dictionary also lists
     if not lemmas or "VERB" in lemmas or "NOUN" not in lemmas:
@@ -350,7 +349,7 @@ def _noun_only(word: str) -> bool:
 
 @lru_cache(maxsize=50_000)
 def _may_be_verb(word: str) -> bool:
-    return "VERB" in getAllLemmas(word)
+    return "VERB" in lemma_forms(word)
 
 
 def _governed(
@@ -374,7 +373,7 @@ def _governed(
                 stems[j] in _NOUN_PHRASE
                 or raws[j].endswith(("'s", "’s"))
                 or (j > 0 and is_name_word(raws[j]))
-                or ("ADJ" in getAllLemmas(raws[j].lower()) and not _may_be_verb(raws[j].lower()))
+                or ("ADJ" in lemma_forms(raws[j].lower()) and not _may_be_verb(raws[j].lower()))
             )
         ):
             j -= 1
@@ -436,7 +435,7 @@ def _named_doer(
     while j >= 0 and clauses[j] == clauses[occ.start] and is_name_word(raws[j]):
         j -= 1
     start = j + 1
-    if start == end or (start == 0 and end == 1 and "NOUN" in getAllLemmas(raws[0].lower())):
+    if start == end or (start == 0 and end == 1 and "NOUN" in lemma_forms(raws[0].lower())):
         return ""  # no name there, or only a headline's capitalised first word
     while j >= 1 and stems[j] in ("and", "or", "&") and is_name_word(raws[j - 1]):
         # "Israel, UAE and Bahrain sign": every name of a coordinated subject does it.

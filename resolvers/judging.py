@@ -19,8 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lemminflect import getAllLemmas
-
 from forecasts.actors import name_runs, other_entity, other_member
 from forecasts.event import (
     excluded_by,
@@ -28,7 +26,7 @@ from forecasts.event import (
 )
 from forecasts.lexicon import synonyms
 from forecasts.news_query import Not, Query, Term
-from forecasts.text import scan
+from forecasts.text import lemma_forms, scan
 from resolvers.analysis import AnalysedItem, QuestionSpec, frame_vocabulary, is_act_part
 from resolvers.cues import FIRM, HEDGED, NEGATED
 from resolvers.event_judge import (
@@ -152,25 +150,6 @@ def _ignored_cues(question: QuestionSpec, item: AnalysedItem) -> frozenset[str]:
     return frozenset(ignore)
 
 
-def _query_words_another_act(question: QuestionSpec) -> bool:
-    """Whether the query has its own words for the act, other than the title's verb: then
-    the query, not that verb, says what the act is ("set up, arm or fund" asked as "form OR
-    create OR establish")."""
-    event = question.event
-    if event is None:
-        return False
-    verb = set(event.frame.asserts)
-    for group in question.groups:
-        terms = [group] if isinstance(group, Term) else list(getattr(group, "children", ()))
-        words = [t for t in terms if isinstance(t, Term) and len(t.stems) == 1]
-        if not words or any(t.text[:1].isupper() for t in words):
-            continue
-        verbs = [t for t in words if "VERB" in getAllLemmas(t.text.lower())]
-        if len(verbs) * 2 > len(words) and not any((t.stems[0],) in verb for t in words):
-            return True
-    return False
-
-
 def _act_words(question: QuestionSpec) -> frozenset[str]:
     event = question.event
     return frame_vocabulary(event) if event is not None else frozenset()
@@ -243,7 +222,7 @@ def _other_named(question: QuestionSpec, item: AnalysedItem) -> str:
     span = range(0, text.title_len)
     # A headline's first word is capitalised whatever it is: a common noun there
     # ("Comedian Zelensky wins") describes, an adjective ("High Court") may name.
-    lemmas = getAllLemmas(text.raws[0].lower()) if text.title_len else {}
+    lemmas = lemma_forms(text.raws[0].lower()) if text.title_len else {}
     first = 1 if "NOUN" in lemmas and "ADJ" not in lemmas else 0
     runs = name_runs(text.raws, item.stems, range(first, text.title_len))
     found = other_member(event.series, runs)
@@ -297,7 +276,7 @@ def _act_alone(item: AnalysedItem, reading: Reading | None) -> bool:
     if end >= text.title_len or text.clauses[end] != text.clauses[reading.start]:
         return True
     following = text.raws[end].lower()
-    lemmas = getAllLemmas(following)
+    lemmas = lemma_forms(following)
     # A verb or an adverb follows: the act stands alone. A word the dictionary does not
     # know ("UN-backed", "European") may open what it is done to.
     return following.endswith("ing") or (bool(lemmas) and "NOUN" not in lemmas)
@@ -444,7 +423,7 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
             and reading.kind == ABSENT
             and event
             and event.frame.generic
-            and not _query_words_another_act(question)
+            and not question.query_words_another_act
         ):
             # The query's words, but not the title's act ("blows up tunnels at its nuclear
             # test site" for "conduct a nuclear test").
