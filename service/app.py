@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -49,12 +48,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db.migrate()
         db.start_background_checkpoints()
-        # A poll cycle's matching is CPU work on a thread of this process. With the default
-        # 5 ms switch interval every statement the request threads run (each releases the
-        # interpreter lock in the driver) waits up to 5 ms to get it back, and a writer doing
-        # so holds the write lock meanwhile; a shorter interval keeps them from queueing
-        # behind the cycle (bench/api.py, the API during a poll).
-        sys.setswitchinterval(settings.serve_switch_interval_seconds)
         scheduler = None
         if settings.scheduler == "on":
             from service.scheduler import start_scheduler

@@ -62,9 +62,6 @@ class Settings(BaseSettings):
     serve_limit_concurrency: int | None = 200
     # The most bytes of an unfinished request line and headers h11 buffers; past it, 400.
     serve_max_header_bytes: int = 16 * 1024
-    # How often a serving process's threads may take the interpreter lock from one another
-    # (sys.setswitchinterval; Python's default is 0.005): see service.app's lifespan.
-    serve_switch_interval_seconds: float = Field(default=0.0005, gt=0, le=0.1)
     # Notifications (API.md "Notifications"). The address the service is reached at, for the
     # links in webhook texts, feeds and the digest ("" leaves links relative).
     public_url: str = ""
