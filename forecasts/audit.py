@@ -34,13 +34,21 @@ Action = Literal[
 ]
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_DATES = (datetime, date)
+_SEQUENCES = (list, tuple)
+
+
 def plain(value: Any) -> Any:
     """A value as JSON holds it (dates as ISO text)."""
-    if isinstance(value, datetime | date):
+    # Scalars first: they are most of an audit row's values (every write records some).
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, _DATES):
         return value.isoformat()
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, _SEQUENCES):
         return [plain(v) for v in value]
     return value
 
