@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import freezegun
+import htmldate.core  # noqa: F401  (as psycopg: see below)
 import psycopg  # noqa: F401  (imported before freezer patches datetime; see the C extension)
 import pytest
+import trafilatura  # noqa: F401
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url, text
 
@@ -27,7 +29,10 @@ from service.db import Database
 from service.settings import Settings
 
 # The event loop keeps real time under a frozen clock, so timeouts and deadlines inside a
-# cycle still fire while "today" is frozen for the code under test.
+# cycle still fire while "today" is frozen for the code under test. trafilatura and its date
+# finder htmldate are imported above, before any test freezes the clock: imported first
+# inside a frozen test (the drafts code imports them lazily), htmldate's module-level dates
+# would be freezegun's fakes for good, and fail in every later test that is not frozen.
 freezegun.configure(extend_ignore_list=["asyncio"])
 
 ADMIN_SECRET = "test-admin-token-of-at-least-32-characters"
