@@ -8,8 +8,6 @@ end in .invalid.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 import pytest
 
 from forecasts.calibration import resolver_reliability
@@ -18,45 +16,13 @@ from forecasts.event import read_event
 from forecasts.lexicon import antonyms, source_note, synonyms
 from forecasts.news_query import parse_query
 from forecasts.text import inflections, stem
-from resolvers.analysis import AnalysedItem, MatchItem, QuestionSpec, question_spec
+from resolvers.analysis import AnalysedItem, QuestionSpec
 from resolvers.calibrate import SINGLE_SOURCE_CEILING, calibrated, suggestion_confidence
 from resolvers.cues import find_cues
 from resolvers.evidence import evidence_entry, rationale
 from resolvers.judging import Judge, RuleJudge, Verdict, judge
 from resolvers.match import MatchIndex
-
-
-def question(
-    title: str,
-    query: str | None,
-    opened: str,
-    resolve_by: str,
-    criteria: str = "",
-) -> QuestionSpec:
-    spec = question_spec(
-        1,
-        query if query is not None else derive_query(title),
-        date.fromisoformat(opened),
-        date.fromisoformat(resolve_by),
-        "no",
-        title,
-        criteria,
-    )
-    assert spec is not None
-    return spec
-
-
-def news(title: str, summary: str, when: str, source: str = "wire") -> AnalysedItem:
-    return AnalysedItem(
-        MatchItem(
-            key=f"{when}-{title[:20]}",
-            title=title,
-            summary=summary,
-            link=f"https://{source}.invalid/{when}",
-            published_at=datetime.fromisoformat(when).replace(tzinfo=UTC),
-            source=source,
-        )
-    )
+from tests.judging_cases import news, question
 
 
 def kind(spec: QuestionSpec, item: AnalysedItem) -> str | None:

@@ -18,44 +18,12 @@ Every item reports a real, dated event in our own words; link hosts end in .inva
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 from forecasts.actors import name_runs, other_entity, other_member
-from forecasts.derived_query import derive_query
 from forecasts.event import read_event
 from forecasts.text import title_words
-from resolvers.analysis import AnalysedItem, MatchItem, QuestionSpec, question_spec
+from resolvers.analysis import AnalysedItem, QuestionSpec
 from resolvers.judging import judge
-
-
-def question(
-    title: str, query: str | None, opened: str, resolve_by: str, criteria: str = ""
-) -> QuestionSpec:
-    spec = question_spec(
-        1,
-        query if query is not None else derive_query(title),
-        date.fromisoformat(opened),
-        date.fromisoformat(resolve_by),
-        "no",
-        title,
-        criteria,
-        query is None,
-    )
-    assert spec is not None
-    return spec
-
-
-def news(title: str, summary: str, when: str) -> AnalysedItem:
-    return AnalysedItem(
-        MatchItem(
-            key=f"{when}-{title[:20]}",
-            title=title,
-            summary=summary,
-            link=f"https://wire.invalid/{when}",
-            published_at=datetime.fromisoformat(when).replace(tzinfo=UTC),
-            source="wire",
-        )
-    )
+from tests.judging_cases import news, question
 
 
 def kind(spec: QuestionSpec, item: AnalysedItem) -> str:
