@@ -7,7 +7,9 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
+from service.db import Database
 from tests.conftest import ADMIN
+from tests.factories import post_question, store_question
 
 QUESTION = {
     "title": "Will the ceasefire hold through the summer?",
@@ -438,3 +440,23 @@ def test_a_deployment_can_close_reads(db) -> None:  # noqa: ANN001
         assert closed.get("/api/questions").status_code == 401
         assert closed.get("/api/questions", headers=ADMIN).status_code == 200
         assert closed.get("/healthz").status_code == 200
+
+
+def test_a_repeated_page_shows_every_write_at_once(client: TestClient, db: Database) -> None:
+    """The page of newest questions is cached, yet a write through the API, or straight to
+    the database (another process: an import, the CLI), is on the very next read."""
+    first = client.get("/api/questions?limit=5").json()
+    assert client.get("/api/questions?limit=5").json() == first  # served from the cache
+    through_api = post_question(client, ADMIN, title="Will the cache see this write?")
+    page = client.get("/api/questions?limit=5").json()
+    assert page["total"] == first["total"] + 1 and page["items"][0]["id"] == through_api
+    elsewhere = store_question(
+        db,
+        today=date(2026, 1, 2),
+        title="Will another process's write be seen?",
+        resolution_criteria="It is listed.",
+        opened_on="2026-01-01",
+        resolve_by="2026-12-31",
+    )
+    page = client.get("/api/questions?limit=5").json()
+    assert page["total"] == first["total"] + 2 and page["items"][0]["id"] == elsewhere

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import Connection
 
 from forecasts import audit
 from forecasts import question_views as views
@@ -24,7 +24,6 @@ from service.api.deps import MAX_ID, DbDep, Limit, Offset
 from service.api.fast_route import HappyPathRoute
 from service.auth import ForecastScope, ReviewScope
 from service.cache import PageCache
-from service.db import Database
 from service.schemas import ForecastCreated
 
 # The create and forecast routes are the service's hottest writes (service/api/fast_route.py).
@@ -59,37 +58,17 @@ async def list_questions(
 ) -> Response:
     """Questions, newest first, filtered by status, tag, forecaster (as one identity) and
     text in the title or criteria."""
-    params = (status, tag, forecaster, q, limit, offset)
     pages: PageCache = request.app.state.question_pages
-    body = None
-    if db.is_sqlite:
-        # A cached page costs one one-row read of a local file, done here on the event loop:
-        # the hop to a worker thread and back cost more than the read (bench/api.py). On
-        # PostgreSQL that read is a round trip, which must not hold up the loop.
-        with db.read() as conn:
-            body = pages.get((params, views.data_version(conn)))
-    if body is None:
-        body = await run_in_threadpool(_question_page, db, pages, params)
-    return JSONBytes(body)
 
-
-def _question_page(db: Database, pages: PageCache, params: tuple[Any, ...]) -> str:
-    """The page from the cache or else the database. Pages are cached against a
-    fingerprint of the data read in the same snapshot, so any write is seen at once."""
-    status, tag, forecaster, q, limit, offset = params
-    with db.read() as conn:
-        key = (params, views.data_version(conn))
-        cached = pages.get(key)
-        if cached is not None:
-            return cached
+    def build(conn: Connection) -> str:
         items, total = views.list_questions(
             conn, status=status, tag=tag, forecaster=forecaster, q=q, limit=limit, offset=offset
         )
         # Serialised here: the models are already valid, and FastAPI's second validation
         # pass over every item would cost more than the query.
-        body = QuestionPage(items=items, total=total).model_dump_json()
-    pages.put(key, body)
-    return body
+        return QuestionPage(items=items, total=total).model_dump_json()
+
+    return JSONBytes(await pages.page(db, (status, tag, forecaster, q, limit, offset), build))
 
 
 @router.get("/{question_id}", response_model=QuestionOut)
