@@ -4,16 +4,12 @@ runs it, and never when nothing is being served."""
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service import foreground
 from service.limits import RequestGuard
-from service.polling import poll_config
 
 
 @pytest.fixture
@@ -46,24 +42,14 @@ def test_a_factor_of_zero_never_pauses_and_a_long_step_pauses_a_bounded_time(
 
 
 def test_requests_are_counted_while_they_run_and_not_after():
-    inside = threading.Event()
     seen: list[int] = []
     api = FastAPI()
 
     @api.get("/slow")
     def slow() -> dict[str, int]:
         seen.append(foreground.requests_in_flight())
-        inside.set()
         return {}
 
     with TestClient(RequestGuard(api, max_body_bytes=1024)) as client:
         assert client.get("/slow").status_code == 200
     assert seen == [1] and foreground.requests_in_flight() == 0
-
-
-def test_the_service_paces_its_cycles(tmp_path: Path):
-    from tests.conftest import make_settings
-
-    settings = make_settings(f"sqlite:///{tmp_path / 'f.db'}")
-    assert poll_config(settings).pace is not None
-    assert settings.poll_yield_factor == 1.0

@@ -30,13 +30,13 @@ def test_a_serving_process_leaves_checkpoints_to_its_own_thread(tmp_path: Path):
         with db.write() as conn:
             # SQLite's own checkpoint-on-commit is off on the connections writers use.
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 0
-        ids = [post_question(client, ADMIN, title=f"Will test {k} pass?") for k in range(20)]
+        for k in range(20):
+            post_question(client, ADMIN, title=f"Will test {k} pass?")
         assert db._checkpointer is not None
         busy, frames, copied = db._checkpointer.checkpoint() or (1, 0, 0)
         # Nobody reads meanwhile, so the passive checkpoint copies every frame.
         assert busy == 0 and frames == copied
     db.dispose()
-    assert len(ids) == 20
 
 
 def test_every_acknowledged_write_is_in_the_database_file_after_a_stop(tmp_path: Path):
