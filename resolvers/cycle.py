@@ -30,7 +30,7 @@ from sqlalchemy import func, or_, select, update
 
 from forecasts.models import utcnow
 from forecasts.tables import news_t, questions_t, sources_t
-from resolvers.analysis import AnalysedItem
+from resolvers.analysis import AnalysedItem, stem_set
 from resolvers.deadline import check_deadlines
 from resolvers.fetch import Fetcher, redact
 from resolvers.ingest import store_items
@@ -110,6 +110,8 @@ def run_cycle(
         specs = sources_to_poll(conn, now, force=force, source_ids=source_ids)
         windows = _windows(conn) if any(s.kind in PER_QUESTION_KINDS for s in specs) else []
     if specs:
+        if any(s.kind in parsing.PARSED_KINDS for s in specs):
+            parsing.prestart()
         # While the sources are fetched this thread only waits: the open questions are
         # loaded and analysed meanwhile, off the matching pass's critical path (bench/poll.py).
         warm = threading.Thread(target=_warm_questions, args=(store,), daemon=True)
@@ -131,8 +133,21 @@ def run_cycle(
 
 
 def _warm_questions(store: Store) -> None:
+    """While the sources are fetched: analyse the open questions and file them in a match
+    index, so that the matching pass finds them analysed (resolvers.analysis caches specs)
+    and takes the filing over (resolvers.match), filing only what changed meanwhile. The
+    anchors are chosen by the unmatched items stored so far (this cycle's first ones, as the
+    pass itself would choose them); with none stored yet, the pass files them itself."""
     try:
-        analyse_open_questions(store)
+        questions = analyse_open_questions(store)
+        if not questions:
+            return
+        with store.read() as conn:
+            sample = [stem_set(r.title, r.summary) for r in unmatched_batch(conn, 0, MATCH_BATCH)]
+        if sample:
+            # Built and dropped: once no index uses a filing, the next index of (nearly) the
+            # same questions takes it over (resolvers.match keeps only large ones' filings).
+            MatchIndex(questions, sample=sample)
     except Exception:  # noqa: BLE001 - only a head start: the pass loads them itself anyway
         log.debug("analysing the open questions ahead of matching failed", exc_info=True)
 

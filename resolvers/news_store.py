@@ -45,17 +45,17 @@ def load_open_questions(conn: Connection, *, match_pending: bool = False) -> lis
     return specs
 
 
-def analyse_open_questions(store: Store) -> int:
+def analyse_open_questions(store: Store) -> list[QuestionSpec]:
     """Load and analyse every open question as matching will (QuestionSpec.index_terms),
     so that the cycle's own load finds them analysed (resolvers.analysis caches specs):
     something to run on a thread while the sources are fetched, when the cycle's thread
-    only waits. Returns how many there are."""
+    only waits. Returns the specs."""
     with store.read() as conn:
         specs = load_open_questions(conn)
     with no_collection_pauses():
         for spec in specs:
             spec.index_terms  # noqa: B018 - a cached_property: working it out is the point
-    return len(specs)
+    return specs
 
 
 def _specs(rows: Any) -> list[QuestionSpec]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
+from pytest_httpserver import HTTPServer
 from sqlalchemy import select, update
 
 import resolvers.cycle as cycle
@@ -19,7 +20,7 @@ from resolvers.ingest import store_items
 from resolvers.items import NewsItemIn, PollConfig
 from resolvers.match import MatchIndex
 from service.db import Database
-from tests.factories import store_question
+from tests.factories import store_question, store_source
 
 NOW = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -247,7 +248,42 @@ def test_open_questions_analysed_ahead_are_found_analysed_by_the_cycle(db: Datab
 
     _question(db, "Will Finland join NATO?", "Finland NATO")
     _question(db, "Will Russia deploy troops to the Golan Heights?", "Russia Golan")
-    assert analyse_open_questions(db) == 2
+    assert len(analyse_open_questions(db)) == 2
     with db.read() as conn:
         specs = load_open_questions(conn)
     assert all("index_terms" in vars(s) for s in specs)
+
+
+def test_a_cycle_files_the_open_questions_while_it_fetches(
+    db: Database, monkeypatch: pytest.MonkeyPatch, httpserver: HTTPServer
+):
+    """The questions are filed during the fetch, under anchors chosen by the items already
+    stored, and the matching pass takes that filing over: the same suggestions, no second
+    filing of every question after the fetch."""
+    built: list[tuple[int, bool]] = []  # each index's questions and whether it took over
+
+    class Recording(MatchIndex):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            # Not the index itself: holding it would keep its filing from being taken over.
+            built.append((len(self.questions), self.reused))
+
+    monkeypatch.setattr(cycle, "MatchIndex", Recording)
+    golan = _question(db, "Will Russia deploy troops to the Golan Heights?", "Russia Golan")
+    treaty = _question(db, "Will Russia and Iran sign a treaty?", "Russia Iran treaty")
+    # Stored before the cycle and not matched yet: the sample the fetch-time filing reads.
+    _store(db, "Russia and Iran sign a treaty in Tehran")
+    story = "Russia deploys troops to the Golan Heights"
+    httpserver.expect_request("/wire.xml").respond_with_data(
+        '<rss version="2.0"><channel><title>wire</title><item>'
+        f"<title>{story}</title><link>https://news.invalid/golan</link>"
+        "<pubDate>Sat, 01 Jun 2019 12:00:00 GMT</pubDate></item></channel></rss>",
+        content_type="application/rss+xml",
+    )
+    store_source(db, "wire", "rss", httpserver.url_for("/wire.xml"))
+    config = PollConfig(allow_private_sources=True, fetch_retries=0)
+    report = cycle.run_cycle(db, config, force=True, now=NOW)
+    assert report.errors == [] and report.new_items == 1
+    assert _suggested(db) == {golan, treaty}
+    assert built[0] == (2, False)  # filed during the fetch
+    assert [reused for n, reused in built[1:] if n == 2] == [True]  # the pass took it over

@@ -219,6 +219,29 @@ def test_parse_workers_give_way_to_the_api() -> None:
     assert theirs == min(19, ours + parsing.WORKER_NICENESS)
 
 
+def test_a_cycle_starts_the_parse_workers_before_its_first_body_arrives(
+    sqlite_db: Database, httpserver: HTTPServer
+) -> None:
+    """A fresh process's fork server and workers start while the first bodies are fetched,
+    not once the first body has arrived: they are running when the feed is asked for."""
+    from werkzeug import Request, Response
+
+    parsing.shutdown_pool()  # as in a fresh process: no pool yet
+    running: list[int] = []
+
+    def answer(request: Request) -> Response:
+        executor = parsing._POOL._executor  # looked at, not started, from here
+        processes = getattr(executor, "_processes", None) or {}
+        running.append(sum(p.is_alive() for p in processes.values()))
+        return Response(feed("wire", 2), content_type="application/rss+xml")
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(answer)
+    store_source(sqlite_db, "wire", "rss", httpserver.url_for("/feed.xml"))
+    report = run_cycle(sqlite_db, CONFIG, force=True, now=NOW, match=False)
+    assert report.errors == [] and report.new_items == 2
+    assert running and running[0] >= 1
+
+
 def test_a_question_polled_against_an_unchanged_feed_still_gets_its_news_once(
     sqlite_db: Database, httpserver: HTTPServer
 ) -> None:

@@ -203,6 +203,22 @@ def worker_niceness() -> int:
 _POOL = _Pool()
 
 
+def prestart() -> None:
+    """Start the pool's workers now, without waiting for them: a cycle calls this before
+    fetching, so that a fresh process's fork server and workers start while the first
+    bodies are on their way, not after (the first cycle of `forecasts serve` or a CLI poll).
+    Nothing happens to a pool already running but two trivial tasks."""
+    executor = _POOL.executor()
+    if not isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+        return
+    try:
+        for _ in range(MAX_WORKERS):
+            executor.submit(worker_niceness)
+    except (BrokenProcessPool, RuntimeError, OSError) as exc:
+        # The first parse finds the same and falls back; nothing to do here.
+        log.debug("could not start the parse workers ahead (%s)", exc)
+
+
 async def parse(job: ParseJob) -> FetchOutcome:
     """The outcome of reading `job`'s body, computed in the pool while the event loop goes
     on with other sources (in a thread of this process when there is no pool)."""
