@@ -23,6 +23,7 @@ from service.api import (
 )
 from service.auth import TokenBook, read_guard
 from service.cache import PageCache
+from service.collector import settle_collector
 from service.db import Database
 from service.limits import RequestGuard
 from service.security import SecurityHeaders, host_patterns
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db.migrate()
         db.start_background_checkpoints()
+        settle_collector()
         scheduler = None
         if settings.scheduler == "on":
             from service.scheduler import start_scheduler
