@@ -271,7 +271,7 @@ def sync_configured_sources(db: Database, settings: Settings) -> int:
     """
     specs = configured_sources(settings)
     with db.read() as conn:
-        present = set(conn.execute(select(sources.c.name)).scalars())
+        present: set[str] = set(conn.execute(select(sources.c.name)).scalars())
     added = 0
     for spec in specs:
         if spec.name in present:

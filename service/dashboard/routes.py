@@ -72,12 +72,12 @@ def _fmt_instant(value: Any) -> str:
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            return str(value)
     if not isinstance(value, datetime):
         return "" if value is None else str(value)
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    return str(value.strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def _http_url(value: Any) -> str:
