@@ -110,13 +110,15 @@ def run_cycle(
         specs = sources_to_poll(conn, now, force=force, source_ids=source_ids)
         windows = _windows(conn) if any(s.kind in PER_QUESTION_KINDS for s in specs) else []
     if specs:
-        if any(s.kind in parsing.PARSED_KINDS for s in specs):
-            parsing.prestart()
         # While the sources are fetched this thread only waits: the open questions are
         # loaded and analysed meanwhile, off the matching pass's critical path (bench/poll.py).
         warm = threading.Thread(target=_warm_questions, args=(store,), daemon=True)
         if match:
             warm.start()
+        if any(s.kind in parsing.PARSED_KINDS for s in specs):
+            # Starting the fork server and its workers takes a fresh process most of a
+            # second: on a thread of its own, so the first fetches go out meanwhile.
+            threading.Thread(target=parsing.prestart, daemon=True).start()
         try:
             results = asyncio.run(_poll_all(store, specs, windows, config, now, progress))
         finally:
