@@ -46,17 +46,18 @@ from sqlalchemy import insert, select  # noqa: E402
 from bench.poll import (  # noqa: E402
     VOCABULARY,
     Feeds,
+    FeedServer,
     Text,
     make_feeds,
     make_questions,
     make_vocabulary,
     parse_alone,
-    serve,
 )
 from forecasts.models import utcnow  # noqa: E402
 from forecasts.tables import questions_t, sources_t  # noqa: E402
-from resolvers import cycle, parsing  # noqa: E402
+from resolvers import cycle  # noqa: E402
 from resolvers.items import PollConfig  # noqa: E402
+from resolvers.sources import parsing  # noqa: E402
 from service.db import Database  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
@@ -141,7 +142,8 @@ def quiet(args: argparse.Namespace) -> None:
     text = Text(rng, make_vocabulary(random.Random(args.seed), VOCABULARY))
     feeds = make_feeds(rng, text, args.feeds, args.items)
     rows = make_questions(rng, text, args.questions, feeds.planted)
-    server, port = serve(feeds.bodies)
+    server = FeedServer([feeds.bodies])
+    port = server.port
     config = PollConfig(
         allow_private_sources=True, source_deadline_seconds=300, fetch_timeout_seconds=60
     )
@@ -164,7 +166,7 @@ def quiet(args: argparse.Namespace) -> None:
         floor_s = min(fetch_alone(port, args.feeds) for _ in range(3))
         parse_s, _entries = parse_alone(feeds.bodies)
     finally:
-        server.shutdown()
+        server.close()
     if first.errors or second.errors:
         raise SystemExit(f"sources failed: {(first.errors or second.errors)[:3]}")
     print(
