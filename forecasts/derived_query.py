@@ -8,7 +8,7 @@ from typing import Any
 
 from forecasts.actors import actor_called
 from forecasts.event import read_event
-from forecasts.event_frames import frame_named, phrase
+from forecasts.event_frames import SLOT, frame_named, phrase
 from forecasts.lexicon import pertaining_adjectives, synonyms
 from forecasts.text import ACRONYM, stem, words
 
@@ -108,6 +108,8 @@ _PARAPHRASES: dict[str, tuple[str, ...]] = {
     "cut": ("lower", "reduce", "trim"),
     "lower": ("cut", "reduce"),
     "launch": ("lift off", "blast off"),
+    # A spacecraft "touches down" where it lands.
+    "land": ("touch down",),
     "complete": ("close", "finalise", "finalize"),
     "agreement": ("deal", "accord", "pact"),
     "deal": ("agreement", "accord"),
@@ -131,6 +133,7 @@ _PARAPHRASES: dict[str, tuple[str, ...]] = {
     "sanctions": ("sanction",),
 }
 MAX_ALTERNATIVES = 4
+_OPEN_ENDS = frozenset({"to", "on", "of", "for", "into"})
 
 
 def _alternatives(word: str) -> tuple[str, ...]:
@@ -161,7 +164,13 @@ def _predicate_group(title: str) -> tuple[tuple[str, ...], frozenset[str]] | Non
     if len(group) == 1 and not event.frame.generic:
         # No paraphrase known: the frame's own first words stand in.
         frame = frame_named(event.frame.name)
-        extra = [" ".join(p) for p in frame.ordered if " ".join(p) != stem(written)]
+        # A phrase with an object slot, or ending in the preposition its object follows
+        # ("put name to"), is no query term: news puts words between.
+        extra = [
+            " ".join(p)
+            for p in frame.ordered
+            if " ".join(p) != stem(written) and SLOT not in p and p[-1] not in _OPEN_ENDS
+        ]
         group = (written, *extra[: MAX_ALTERNATIVES - 1])
     covered = frozenset(stem(w) for w in words(written))
     return tuple(_quote_if_needed(w) for w in group), covered

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -57,6 +58,15 @@ class Exclusion:
 
     text: str
     marks: frozenset[str]
+    # Marked by a common noun of the criteria ("other technology deals"), not by a name
+    # they give: a name an item holds it in ("Dell Technologies") does not name it.
+    common: bool = False
+
+    @property
+    def another(self) -> bool:
+        """Whether it excludes another's thing ("other technology deals"), not a kind of
+        the act ("emergency use authorization")."""
+        return self.text.lower().startswith(("other ", "another "))
 
 
 @dataclass(frozen=True)
@@ -291,7 +301,7 @@ def _exclusions(criteria: str) -> tuple[Exclusion, ...]:
             for part in re.split(r",|\bor\b", plain):
                 head = _head(part)
                 if head:
-                    out.append(Exclusion(part.strip(" ."), frozenset({head})))
+                    out.append(Exclusion(part.strip(" ."), frozenset({head}), common=True))
             for inner in named:
                 for name in inner.split(","):
                     name = name.strip()
@@ -323,20 +333,30 @@ def _head(part: str) -> str | None:
 
 
 def excluded_by(
-    event: Event, title_stems: Iterable[str], keep: Iterable[str] = ()
+    event: Event,
+    title_stems: Iterable[str],
+    keep: Iterable[str] = (),
+    in_names: AbstractSet[str] = frozenset(),
+    others: bool = True,
 ) -> Exclusion | None:
     """The criteria's exclusion an item's title names, if any: every mark of it is in the
     title. Marks that are the question's own words (`keep`: its query's terms), its act's
     words or its object's are no exclusion ("the 2001 treaty already in force" does not
     exclude a treaty question's treaty). Nor are the frame's steps short of the act ("charges"
     for a conviction, "protests" for a resignation): the item's reading tells a step from the
-    act by where it stands, so "convicted ... acquitted on other charges" stays the act."""
+    act by where it stands, so "convicted ... acquitted on other charges" stays the act.
+    `in_names` are the title's words found only inside names: a common noun's exclusion
+    is not named by them ("Dell Technologies" names no "other technology deals"). Without
+    `others`, exclusions of another's thing are left out (Exclusion.another)."""
     have = frozenset(title_stems)
     frame = event.frame
     acts = frame.asserts | frame.opposes | frame.stages
     own = frozenset(keep) | event.objects | {w for p in acts for w in p}
     for exclusion in event.exclusions:
-        if exclusion.marks <= have and not exclusion.marks & own:
+        if not others and exclusion.another:
+            continue
+        named = have - in_names if exclusion.common else have
+        if exclusion.marks <= named and not exclusion.marks & own:
             return exclusion
     return None
 

@@ -21,8 +21,21 @@ def phrase(text: str) -> Phrase:
     return tuple(title_words(text)[1])
 
 
+# A frame phrase's object slot: "give * title" is "give", then its object (one to
+# _MAX_SLOT words: "gives Germany a fourth world title"), then "title".
+SLOT = "*"
+
+
+def slot_phrase(text: str) -> Phrase:
+    """A table phrase as its lemmas, an object slot ("*") kept in its place."""
+    if f" {SLOT} " not in text:
+        return phrase(text)
+    left, _, right = text.partition(f" {SLOT} ")
+    return (*phrase(left), SLOT, *phrase(right))
+
+
 def phrase_set(spec: str) -> frozenset[Phrase]:
-    return frozenset(p for p in (phrase(part) for part in spec.split("|")) if p)
+    return frozenset(p for p in (slot_phrase(part) for part in spec.split("|")) if p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,7 +85,8 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
     (
         "complete",
         "complete/v finalize/v close/v",
-        "complete|close|finalize|finalise|conclude|seal|wrap up|consummate|completion",
+        # A deal "goes through" when it completes ("fall through" is its opposite).
+        "complete|close|finalize|finalise|conclude|seal|wrap up|consummate|completion|go through",
         "abandon|call off|terminate|scrap|drop|walk away|collapse|block|prohibit|reject|"
         "sue to block|fall through|pull out|withdraw|termination|veto",
         "abandon|call off|terminate|scrap|walk away|fall through|termination",
@@ -163,8 +177,11 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
     (
         "win",
         "win/v elect/v",
+        # A title given or handed to someone is theirs: "a late goal gives Germany the
+        # title" (the slot names the winner; resolvers.event_judge).
         "win|victory|elect|clinch|sweep|triumph|winner|win election|crown|champion|"
-        "lift trophy|lift the trophy|claim title|take title|retain title",
+        "lift trophy|lift the trophy|claim title|take title|retain title|give * title|"
+        "hand * title",
         "lose|concede|defeat|loss",
         "",
         "lead|poll|ahead|favourite|favorite|projected|reach|advance|qualify|quarter-final|"
@@ -173,7 +190,8 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
     (
         "sign",
         "sign/v",
-        "sign|ink|signing|seal",
+        # Leaders "put their names (or signatures) to" what they sign.
+        "sign|ink|signing|seal|put name to|put signature to|put signature on",
         "refuse to sign|reject|pull out|walk away|postpone|delay",
         "",
         "initial|draft|negotiate|finalise|finalize|approve draft",
@@ -272,8 +290,11 @@ _FRAME_SPECS: list[tuple[str, str, str, str, str, str]] = [
         # is the release frame (forecasts.event tells them apart by the title's words).
         "go on sale",
         "",
-        "go on sale|on sale|release|hit store|hit shelf|reach store|reach customer|"
-        "reach buyer|arrive|ship|go on general sale|become available|roll out|debut|go live",
+        # "hit shelves" as news writes it: the lemmatizer reads "shelves" as the verb
+        # "shelve" (to put off), one of this frame's opposites.
+        "go on sale|on sale|release|hit store|hit shelf|hit shelves|reach store|"
+        "reach shelves|reach customer|reach buyer|arrive|ship|go on general sale|"
+        "become available|roll out|debut|go live",
         "delay|postpone|push back|recall|cancel|scrap|shelve|hold back|withhold",
         "cancel|scrap|shelve",
         "unveil|announce|reveal|preview|pre-order|preorder|show|demo|tease|leak|test|"
@@ -359,7 +380,7 @@ def frames() -> tuple[Frame, ...]:
                 final=phrase_set(final) if final else frozenset(),
                 stages=phrase_set(stages) if stages else frozenset(),
                 seeds=tuple(seeds.split()),
-                ordered=tuple(dict.fromkeys(phrase(p) for p in asserts.split("|"))),
+                ordered=tuple(dict.fromkeys(slot_phrase(p) for p in asserts.split("|"))),
             )
         )
     return tuple(out)
@@ -369,7 +390,9 @@ def frames() -> tuple[Frame, ...]:
 def every_frame_word() -> frozenset[str]:
     """Every lemma of every frame's asserting, opposing and stage phrases: the words an act
     from the table can be worded by."""
-    return frozenset(w for f in frames() for p in f.asserts | f.opposes | f.stages for w in p)
+    return frozenset(
+        w for f in frames() for p in f.asserts | f.opposes | f.stages for w in p if w != SLOT
+    )
 
 
 def frame_named(name: str) -> Frame:
@@ -408,6 +431,9 @@ class Occurrence:
     role: str  # "asserts" | "opposes" | "stage" | "defeat" (a win over whoever follows)
     text: str
     final: bool = False
+    # Matched by a phrase with an object slot: who stands in the slot is whom the act is
+    # about ("gives Germany the title": Germany won).
+    slot: bool = False
 
 
 # In a contest, "X beats Y" is X's win and Y's loss: who stands after the verb lost.
@@ -437,6 +463,9 @@ class PhraseIndex:
         hits = []
         stems = self.stems
         for p in phrases:
+            if SLOT in p:
+                hits += self._find_slotted(p)
+                continue
             for i in self.where.get(p[0], ()):
                 end = phrase_end(stems, i, p)
                 if end > 0:
@@ -449,13 +478,36 @@ class PhraseIndex:
                             break
         return hits
 
+    def _find_slotted(self, p: Phrase) -> list[tuple[int, int, Phrase]]:
+        """Where a phrase with an object slot occurs: its words before the slot, one to
+        _MAX_SLOT words holding no preposition or conjunction (a "shot at the title" is no
+        title), then its words after the slot."""
+        stems = self.stems
+        k = p.index(SLOT)
+        left, right = p[:k], p[k + 1 :]
+        hits = []
+        for i in self.where.get(p[0], ()):
+            mid = phrase_end(stems, i, left)
+            if mid < 0:
+                continue
+            for j in range(mid + 1, min(mid + 1 + _MAX_SLOT, len(stems))):
+                if not _GAP_STOPS.isdisjoint(stems[mid:j]):
+                    break
+                end = phrase_end(stems, j, right)
+                if end > 0:
+                    hits.append((i, end, p))
+                    break
+        return hits
 
-_ARTICLES = frozenset({"a", "an", "the"})
+
+# Words that may stand inside a phrase without changing it: an article ("lift the
+# trophy" is "lift trophy") or a possessive ("put their names to" is "put name to").
+_ARTICLES = frozenset({"a", "an", "the", "its", "their", "his", "her"})
 
 
 def phrase_end(stems: Sequence[str], i: int, p: Phrase) -> int:
-    """Where phrase `p` ends if it starts at `i` (articles inside it skipped: "lift the
-    trophy" is "lift trophy"), else -1."""
+    """Where phrase `p` ends if it starts at `i` (articles and possessives inside it
+    skipped: "lift the trophy" is "lift trophy"), else -1."""
     j = i
     for k, word in enumerate(p):
         while k and j < len(stems) and stems[j] in _ARTICLES and word not in _ARTICLES:
@@ -478,6 +530,8 @@ def _complement(word: str) -> bool:
 # (a preposition or conjunction there means the particle belongs to something else).
 _PARTICLES = frozenset({"out", "off", "down", "back", "away", "up"})
 _MAX_OBJECT = 3
+# A slot holds a name with its article and a rank or two ("Germany a fourth world").
+_MAX_SLOT = 5
 _GAP_STOPS = frozenset(
     stem(w)
     for w in (
@@ -497,7 +551,9 @@ def occurrences(frame: Frame, index: PhraseIndex, raws: Sequence[str]) -> list[O
         ("stage", frame.stages),
     ):
         for start, end, p in index.find(phrases):
-            found.append(Occurrence(start, end, role, " ".join(raws[start:end]), p in frame.final))
+            found.append(
+                Occurrence(start, end, role, " ".join(raws[start:end]), p in frame.final, SLOT in p)
+            )
     if frame.name == "win":
         for start, end, _ in index.find(_DEFEATS):
             found.append(Occurrence(start, end, "defeat", " ".join(raws[start:end])))

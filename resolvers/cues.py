@@ -89,6 +89,11 @@ _PAIRS: dict[tuple[str, str], int] = {
     ("not", "just"): FIRM,
     ("no", "doubt"): FIRM,
     ("no", "longer"): NEGATED,
+    # Goods that "hit shelves" are on sale: the lemmatizer reads the noun "shelves" as the
+    # verb "shelve" (put off), a cancellation.
+    ("hit", "shelve"): FIRM,
+    ("reach", "shelve"): FIRM,
+    ("on", "shelve"): FIRM,
 }
 _OBLIGATIONS = frozenset(
     {("have", "to"), ("need", "to"), ("yet", "to"), ("remain", "to"), ("still", "to")}

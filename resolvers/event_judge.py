@@ -166,13 +166,27 @@ def _agent(
     actors named before it in its clause ("US and Russia back Amman memorandum": Amman only
     names the memorandum), else the nearest actor named before it there."""
     clause = clauses[occ.start]
+    if occ.slot and occ.role == "asserts":
+        # "gives Germany the title": who stands in the phrase's slot is whom the act is
+        # about, whoever gave it (a scorer, an own goal).
+        inside = [m for m in mentions if occ.start < m.start and m.end < occ.end]
+        if inside:
+            return inside[0]
     after = [
         m for m in mentions if occ.end <= m.start <= occ.end + 4 and clauses[m.start] == clause
     ]
     for m in after:
         if "by" in stems[occ.end : m.start]:
             return m
-    before = [m for m in mentions if m.end <= occ.start and clauses[m.start] == clause]
+    # A place named after "in" or "at" says where the act was done, not who did it ("at the
+    # summit in Buenos Aires the three leaders inked").
+    before = [
+        m
+        for m in mentions
+        if m.end <= occ.start
+        and clauses[m.start] == clause
+        and not (m.start > 0 and stems[m.start - 1] in _WHERE)
+    ]
     own = [m for m in before if m.actor in event.actors]
     if own:
         return own[0]
@@ -182,6 +196,13 @@ def _agent(
             return None  # "Russian jet was shot down": the one named is the patient
         return before[-1]
     return None
+
+
+_WHERE = frozenset({"in", "at"})
+# A verb and preposition that assert the act alone ("the takeover goes through") and say
+# something else with an object of their own ("goes through a review").
+_ALONE_ONLY = frozenset({"through"})
+_OWN_OBJECT = frozenset({"a", "an", "the", "its", "their", "his", "her", "this", "another"})
 
 
 def _reading(
@@ -240,6 +261,16 @@ def _reading(
             return Reading(kind, occ.text, "negative", actor_text, in_title, note, at)
         # A negated or hedged opposite ("did not cut") says nothing for the act.
         return Reading(ANTICIPATED, occ.text, "negative", actor_text, in_title, "hedged", at)
+    if (
+        stems[occ.end - 1] in _ALONE_ONLY
+        and occ.end < len(stems)
+        and clauses[occ.end] == clauses[occ.start]
+        and stems[occ.end] in _OWN_OBJECT
+    ):
+        return Reading(
+            ANTICIPATED, occ.text, "positive", actor_text, in_title,
+            f"with an object of its own ('{occ.text} {raws[occ.end]}')", at,
+        )  # fmt: skip
     if state == NEGATED:
         return Reading(OPPOSED, occ.text, "negative", actor_text, in_title, "negated", at)
     if state == HEDGED:

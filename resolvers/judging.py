@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from forecasts.actors import name_runs, other_entity, other_member
+from forecasts.actors import is_name_word, name_runs, other_entity, other_member
 from forecasts.event import (
     excluded_by,
     occurrences,
@@ -175,12 +175,46 @@ def _excluded_in(
 ) -> Any:
     """The criteria's exclusion named anywhere in the item's deciding region: for news in
     other words than the query's, the summary's sentence counts too ("the emergency use
-    authorization" beside "FDA authorizes")."""
+    authorization" beside "FDA authorizes"). Another's thing ("other technology deals")
+    counts in the title alone (_excluded): a summary describes the event itself in such
+    words ("the largest technology deal on record")."""
     event = question.event
     if event is None or not event.exclusions or region is None:
         return None
     words = [item.stems[j] for r in region for j in r]
-    return excluded_by(event, words, question.query.stems())
+    names = _in_names(item, region)
+    return excluded_by(event, words, question.query.stems(), names, others=False)
+
+
+def _title_case(item: AnalysedItem) -> bool:
+    """Whether the item's title is written in title case, every long word capitalised: its
+    capitals then mark no names."""
+    text = item.text
+    span = range(0, text.title_len)
+    capitals = sum(1 for j in span if text.raws[j][:1].isupper() and len(text.raws[j]) > 3)
+    long_words = sum(1 for j in span if len(text.raws[j]) > 3)
+    return capitals * 5 >= long_words * 3
+
+
+def _in_names(item: AnalysedItem, region: tuple[range, ...]) -> frozenset[str]:
+    """The region's words found there only inside a name of two or more capitalised words
+    ("Technologies" in "Dell Technologies"); none from a title written in title case."""
+    raws, stems, clauses = item.text.raws, item.stems, item.text.clauses
+    title_case = _title_case(item)
+    named: set[str] = set()
+    plain: set[str] = set()
+    for r in region:
+        for j in r:
+            inside = (
+                is_name_word(raws[j])
+                and not (title_case and j < item.text.title_len)
+                and any(
+                    0 <= k < len(raws) and clauses[k] == clauses[j] and is_name_word(raws[k])
+                    for k in (j - 1, j + 1)
+                )
+            )
+            (named if inside else plain).add(stems[j])
+    return frozenset(named - plain)
 
 
 def _acts_on_another(question: QuestionSpec, item: AnalysedItem, reading: Reading | None) -> bool:
@@ -219,16 +253,13 @@ def _other_named(question: QuestionSpec, item: AnalysedItem) -> str:
     if event is None or not (event.series or event.subject_names or event.object_runs):
         return ""
     text = item.text
-    span = range(0, text.title_len)
     # A headline's first word is capitalised whatever it is: a common noun there
     # ("Comedian Zelensky wins") describes, an adjective ("High Court") may name.
     lemmas = lemma_forms(text.raws[0].lower()) if text.title_len else {}
     first = 1 if "NOUN" in lemmas and "ADJ" not in lemmas else 0
     runs = name_runs(text.raws, item.stems, range(first, text.title_len))
     found = other_member(event.series, runs)
-    capitals = sum(1 for j in span if text.raws[j][:1].isupper() and len(text.raws[j]) > 3)
-    long_words = sum(1 for j in span if len(text.raws[j]) > 3)
-    if not found and capitals * 5 < long_words * 3:
+    if not found and not _title_case(item):
         # In a title written in title case every word is capitalised: no names to compare.
         found = other_entity(event.subject_names + event.object_runs, runs)
     return found
@@ -292,7 +323,8 @@ def _excluded(question: QuestionSpec, item: AnalysedItem, reading: Reading | Non
     title = item.stems[: item.text.title_len]
     if reading is not None and reading.kind == ASSERTED and reading.in_title:
         title = title[: reading.start]
-    return excluded_by(event, title, question.query.stems())
+    names = _in_names(item, (range(0, len(title)),))
+    return excluded_by(event, title, question.query.stems(), names)
 
 
 def _contrary(question: QuestionSpec, reading: Reading, terms: tuple[str, ...]) -> Verdict:
@@ -342,7 +374,9 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
         # The who and what, but none of the query's words for the act: an opposite that
         # ends its chance (the deal was terminated) suggests the default outcome; the act
         # itself, in other words than the query's ("FDA clears" for "approve"), firmly, in
-        # the title, by the question's actor, is news of the event.
+        # the title, by the question's actor, is news of the event. As for the query's own
+        # words (`here` below), the who and what need only not be denied: "buyers could get
+        # a PS5 from Thursday" names the console the title's act is about.
         found = tuple(dict.fromkeys(t.text for t in topic.positive_terms() if anywhere(t)))
         if reading is not None and reading.kind == FINAL:
             return _contrary(question, reading, found)
@@ -355,7 +389,7 @@ def _judge_query(question: QuestionSpec, item: AnalysedItem) -> Verdict | None:
             and reading.in_title
             and event is not None
             and not event.frame.generic
-            and topic.evaluate(lambda t: item.has(t, states, FIRM, False, region), anywhere)
+            and topic.evaluate(lambda t: item.has(t, states, HEDGED, False, region), anywhere)
             and not item.denied_in_title(topic, states)
             and _excluded(question, item, reading) is None
             and _excluded_in(question, item, region) is None

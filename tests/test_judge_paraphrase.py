@@ -216,3 +216,128 @@ def test_who_does_it_when_the_title_names_where_it_is_from_or_whose_it_is() -> N
         "2022-04-24",
     )
     assert kind(macron, reelected) == "evidence"
+
+
+# ---------------------------------------------------------------------------------------------
+# Light-verb and idiomatic wordings of an act (forecasts.event_frames), each on a real event.
+
+
+def test_a_title_given_to_someone_is_their_win() -> None:
+    # Argentina beat France on penalties in the final, 18 December 2022
+    # (reference: https://en.wikipedia.org/wiki/2022_FIFA_World_Cup_final).
+    spec = question(
+        "Will Argentina win the 2022 FIFA World Cup before 2023-01-01?",
+        'Argentina ("World Cup" OR "world title") (win OR wins OR champion OR title)',
+        "2022-11-01",
+        "2022-12-31",
+    )
+    penalty = news(
+        "Montiel's penalty gives Argentina a third world title",
+        "The shoot-out in Lusail settled a 3-3 final against France.",
+        "2022-12-18",
+    )
+    assert kind(spec, penalty) == "evidence"
+    # A preposition in the slot: the title is what is played for, not what was given.
+    semi = news(
+        "Messi's goal gives Argentina a shot at the world title",
+        "Argentina beat Croatia 3-0 in the semi-final.",
+        "2022-12-13",
+    )
+    assert kind(spec, semi) != "evidence"
+
+
+def test_putting_ones_name_to_a_text_is_signing_it_where_ever_it_is_done() -> None:
+    # The Paris Agreement was signed in New York on 22 April 2016
+    # (reference: https://en.wikipedia.org/wiki/Paris_Agreement).
+    spec = question(
+        "Will the United States sign the Paris climate agreement before 2016-07-01?",
+        '(US OR "United States") Paris (sign OR signs OR signed)',
+        "2016-01-01",
+        "2016-06-30",
+    )
+    names = news(
+        "Leaders put their names to the Paris climate deal at the UN",
+        "At the ceremony in New York John Kerry, his granddaughter on his lap, inked the "
+        "accord for the United States.",
+        "2016-04-22",
+    )
+    assert kind(spec, names) == "evidence"
+
+
+def test_goods_that_hit_shelves_go_on_sale_though_buyers_could_get_them() -> None:
+    # The Nintendo Switch went on sale on 3 March 2017
+    # (reference: https://en.wikipedia.org/wiki/Nintendo_Switch).
+    spec = question(
+        "Will Nintendo's Switch console go on sale before 2017-07-01?",
+        '(Nintendo OR Switch) ("on sale" OR launch OR release)',
+        "2017-01-01",
+        "2017-06-30",
+    )
+    shelves = news(
+        "Nintendo's new console hits shelves in Japan, the US and Europe",
+        "Buyers could pick up a Switch from Friday, with Zelda among the first games.",
+        "2017-03-03",
+    )
+    assert kind(spec, shelves) == "evidence"
+
+
+def test_a_deal_that_goes_through_is_complete_one_going_through_a_review_is_not() -> None:
+    # Disney completed its purchase of 21st Century Fox on 20 March 2019, after the European
+    # Commission cleared it on conditions on 6 November 2018
+    # (reference: https://en.wikipedia.org/wiki/Acquisition_of_21st_Century_Fox_by_Disney).
+    spec = question(
+        "Will Disney complete its acquisition of 21st Century Fox before 2019-07-01?",
+        "Disney Fox (completes OR completed OR closes) (deal OR acquisition OR takeover)",
+        "2018-07-01",
+        "2019-06-30",
+    )
+    review = news(
+        "Disney's Fox takeover goes through an EU review on conditions",
+        "Brussels wants the A&E channels in Europe sold first.",
+        "2018-11-06",
+    )
+    assert kind(spec, review) != "evidence"
+    done = news(
+        "The Disney takeover of Fox goes through",
+        "The $71bn deal brings Marvel's X-Men and the Simpsons to the Mouse.",
+        "2019-03-20",
+    )
+    assert kind(spec, done) == "evidence"
+
+
+def test_an_exclusions_word_inside_a_name_or_describing_the_deal_itself() -> None:
+    # Microsoft completed its purchase of Activision Blizzard on 13 October 2023
+    # (reference: https://en.wikipedia.org/wiki/Acquisition_of_Activision_Blizzard_by_Microsoft).
+    spec = question(
+        "Will Microsoft complete its acquisition of Activision Blizzard before 2024-01-01?",
+        "Microsoft Activision (completes OR completed OR closes) (deal OR acquisition OR takeover)",
+        "2023-01-01",
+        "2023-12-31",
+        "Resolves YES if Microsoft closes its purchase of Activision Blizzard. Does not count: "
+        "court rulings, or other gaming deals.",
+    )
+    done = news(
+        "Microsoft Gaming grows as the Activision takeover goes through",
+        "Microsoft finished its $69bn purchase of the Call of Duty publisher, the largest "
+        "gaming deal ever.",
+        "2023-10-13",
+    )
+    assert kind(spec, done) == "evidence"
+
+
+def test_a_derived_landing_query_takes_touching_down() -> None:
+    # Chandrayaan-3's lander touched down near the Moon's south pole on 23 August 2023
+    # (reference: https://en.wikipedia.org/wiki/Chandrayaan-3).
+    spec = question(
+        "Will India land a spacecraft on the Moon before 2024-01-01?",
+        None,
+        "2023-07-01",
+        "2023-12-31",
+    )
+    assert '"touch down"' in str(spec.query)
+    down = news(
+        "India's Vikram lander touches down on the lunar surface",
+        "The Chandrayaan-3 mission made India the fourth country to land softly on the Moon.",
+        "2023-08-23",
+    )
+    assert kind(spec, down) == "evidence"
