@@ -6,7 +6,8 @@
 - words: a noun's relational adjectives (WordNet: "sexual", "criminal", "lunar") stand for
   it in derived queries; "re-elected" is elected; an article may stand inside a phrase
   ("become a member"); a noun after a determiner is no verb ("a computer program");
-- senses: "release" a product is not "release" from prison;
+- senses: "release" a product is not "release" from prison; a verb no frame lists takes
+  WordNet's synonyms of its chosen sense ("strikes" a comet is "hits" it);
 - acts that are not asserted: the act as the purpose of a noun ("pressure to quit") unless
   ranked ("the first country to land"); a gerund naming a thing ("a signing ceremony"); the
   act as the second object of a verb ("notifies the UN of its withdrawal");
@@ -341,3 +342,29 @@ def test_a_derived_landing_query_takes_touching_down() -> None:
         "2023-08-23",
     )
     assert kind(spec, down) == "evidence"
+
+
+def test_a_derived_query_takes_wordnet_synonyms_of_a_verb_no_frame_lists() -> None:
+    # NASA's Deep Impact probe sent an impactor into comet Tempel 1 on 4 July 2005
+    # (reference: https://en.wikipedia.org/wiki/Deep_Impact_(spacecraft)).
+    spec = question(
+        "Will NASA's Deep Impact probe hit a comet before 2005-08-01?",
+        None,
+        "2005-01-12",
+        "2005-07-31",
+    )
+    assert "strike" in str(spec.query) and '"collide with"' in str(spec.query)
+    strikes = news(
+        "NASA's Deep Impact probe strikes a comet",
+        "The copper impactor it released collided with the nucleus of Tempel 1, throwing up "
+        "a bright plume of dust.",
+        "2005-07-04",
+    )
+    assert kind(spec, strikes) == "evidence"
+    # A lemma of the sense that news uses otherwise is left out: running into dust is no hit.
+    dust = news(
+        "NASA's Deep Impact probe runs into a comet's dust",
+        "Its camera was sandblasted as it neared Tempel 1.",
+        "2005-07-01",
+    )
+    assert kind(spec, dust) != "evidence"
