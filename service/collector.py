@@ -11,7 +11,8 @@ So, once the app has started: the long-lived tables are loaded (the first reques
 load them anyway), everything alive is moved out of the collector's sight (gc.freeze: it is
 still freed by reference counting, never scanned again), and the young generation is
 collected every COLLECTOR_THRESHOLDS[0] allocations instead of 700. Garbage in reference
-cycles then waits a little longer to be freed: a few megabytes at most.
+cycles then waits longer to be freed (until the next collection of its generation); what
+reference counting frees, most of a request's garbage, is freed at once as before.
 """
 
 from __future__ import annotations

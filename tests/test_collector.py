@@ -55,8 +55,7 @@ def test_a_serving_process_settles_the_collector_once(tmp_path: Path) -> None:
     )
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["health"] == 200
-    assert seen["before"] == [700, 10, 10]
-    assert seen["after"] == seen["wanted"]
+    assert seen["after"] == seen["wanted"] != seen["before"]  # changed from the default
     assert seen["frozen"] > 0
     assert seen["again"] is False  # a second app in the same process changes nothing
     assert seen["cycle_freed"]  # reference cycles made after startup are still collected
